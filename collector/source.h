@@ -1,0 +1,55 @@
+// The one interface between the product and the operating system. Everything above it works on
+// Snapshot values; only the platform sources below it make OS calls.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <stop_token>
+
+#include "collector/snapshot.h"
+
+namespace thx {
+
+struct SnapshotRequest {
+  KindSet kinds{Kind::processes, Kind::threads, Kind::modules};
+  // Modules and heaps are the expensive kinds: a process's are re-read only when it is new (by
+  // identity) or its cached entry is older than this.
+  std::chrono::seconds module_interval{60};
+  // Per-thread detail (base priority) costs a read per thread on Linux; thread ids and owners
+  // are cheap and always listed with Kind::threads.
+  bool thread_detail = false;
+  // Command lines feed grouping rules; read once per process identity and cached.
+  bool command_lines = false;
+  // Heap block walking is quadratic in Tool Help: bounded per process.
+  std::size_t max_heap_blocks_per_process = 10'000;
+};
+
+class SnapshotSource {
+ public:
+  virtual ~SnapshotSource() = default;
+  SnapshotSource() = default;
+  SnapshotSource(const SnapshotSource&) = delete;
+  SnapshotSource& operator=(const SnapshotSource&) = delete;
+  SnapshotSource(SnapshotSource&&) = delete;
+  SnapshotSource& operator=(SnapshotSource&&) = delete;
+
+  // Takes one snapshot. Never throws for what the OS refuses: failures are counted in the
+  // returned statuses. Checks `stop` between processes and returns early (kinds marked partial)
+  // when a stop is requested.
+  virtual Snapshot take(const SnapshotRequest& request, std::stop_token stop) = 0;
+};
+
+struct PlatformSourceOptions {
+  // Linux only: where procfs is mounted, so tests can point at fake trees.
+  std::filesystem::path proc_root = "/proc";
+};
+
+// The source for the platform this program was built for (Tool Help on Windows, procfs on Linux).
+std::unique_ptr<SnapshotSource> make_platform_source(const PlatformSourceOptions& options = {});
+
+// "windows" or "linux": the platform label of build_info and of snapshots.
+std::string_view platform_name();
+
+}  // namespace thx

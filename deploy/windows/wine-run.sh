@@ -1,0 +1,30 @@
+#!/bin/sh
+# Runs a Windows program under Wine with the build's own prefix. Used as the cross build's
+# CMAKE_CROSSCOMPILING_EMULATOR, so ctest runs Windows test programs exactly like Linux ones.
+#   wine-run.sh PROGRAM.exe [ARGS...]   run a program
+#   wine-run.sh --start-server          create the prefix if needed and keep one wineserver alive
+#   wine-run.sh --stop-server           end that wineserver
+# A first argument --prefix=DIR sets WINEPREFIX (the preset passes the build's own prefix);
+# otherwise WINEPREFIX, else wineprefix/ in the current directory.
+set -eu
+case "${1:-}" in
+  --prefix=*) WINEPREFIX="${1#--prefix=}"; shift ;;
+esac
+: "${WINEPREFIX:=$(pwd)/wineprefix}"
+export WINEPREFIX
+export WINEDEBUG="${WINEDEBUG:--all}"
+export WINEDLLOVERRIDES="${WINEDLLOVERRIDES:-mscoree,mshtml=}"
+if command -v wine64 >/dev/null 2>&1; then wine=wine64; else wine=wine; fi
+
+case "${1:-}" in
+  --start-server)
+    mkdir -p "$WINEPREFIX"
+    # -p keeps the server alive between programs; wineboot initialises a new prefix once.
+    wineserver -p
+    "$wine" wineboot --init >/dev/null 2>&1 || true
+    exit 0 ;;
+  --stop-server)
+    wineserver -k 2>/dev/null || true
+    exit 0 ;;
+esac
+exec "$wine" "$@"

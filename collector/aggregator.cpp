@@ -1,0 +1,262 @@
+#include "collector/aggregator.h"
+
+#include <algorithm>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace thx {
+namespace {
+
+using Captures = std::map<std::string, std::string, std::less<>>;
+
+// Runs one matcher; a matcher that is not set matches everything. A match that hit the engine's
+// limits counts as no match: hostile input must not decide a group.
+bool match_into(const std::optional<Regex>& matcher, std::string_view subject, Captures& captures) {
+  if (!matcher) {
+    return true;
+  }
+  Regex::Match match = matcher->search(subject);
+  if (match.outcome != Regex::Outcome::matched) {
+    return false;
+  }
+  for (auto& [name, value] : match.named) {
+    captures.insert_or_assign(name, std::move(value));
+  }
+  return true;
+}
+
+bool any_matches(const std::vector<Regex>& patterns, std::string_view subject) {
+  return std::any_of(patterns.begin(), patterns.end(),
+                     [subject](const Regex& pattern) { return pattern.matches(subject); });
+}
+
+bool kind_usable(const Snapshot& snapshot, Kind kind) {
+  const KindStatus::State state = snapshot.status_of(kind).state;
+  return state == KindStatus::State::complete || state == KindStatus::State::partial;
+}
+
+}  // namespace
+
+std::string expand_group_template(const std::string& group_template, const Captures& captures,
+                                  const Process& process) {
+  std::string out;
+  out.reserve(group_template.size());
+  for (std::size_t i = 0; i < group_template.size(); ++i) {
+    const char c = group_template[i];
+    const std::size_t close = c == '{' ? group_template.find('}', i) : std::string::npos;
+    if (close == std::string::npos) {
+      out += c;
+      continue;
+    }
+    const std::string_view key = std::string_view(group_template).substr(i + 1, close - i - 1);
+    if (auto it = captures.find(key); it != captures.end()) {
+      out += it->second;
+    } else if (key == "name") {
+      out += process.name;
+    } else if (key == "path") {
+      out += process.path;
+    }
+    i = close;
+  }
+  return out;
+}
+
+Aggregator::Aggregator(AggregatorSettings settings) : settings_(std::move(settings)) {}
+
+void Aggregator::reconfigure(AggregatorSettings settings) {
+  settings_ = std::move(settings);
+  // Classify every live process again, but keep identities: new rules are not starts or exits.
+  for (auto& [identity, known] : identities_) {
+    known.rules_changed = true;
+  }
+}
+
+std::optional<std::string> Aggregator::classify(const Process& process) const {
+  for (const GroupRule& rule : settings_.grouping.rules) {
+    Captures captures;
+    if (match_into(rule.name, process.name, captures) &&
+        match_into(rule.path, process.path, captures) &&
+        match_into(rule.command_line, process.command_line, captures)) {
+      return expand_group_template(rule.group, captures, process);
+    }
+  }
+  if (settings_.grouping.unmatched_group.empty()) {
+    return std::nullopt;
+  }
+  return expand_group_template(settings_.grouping.unmatched_group, {}, process);
+}
+
+std::shared_ptr<const Aggregate> Aggregator::update(std::shared_ptr<const Snapshot> snapshot) {
+  auto out = std::make_shared<Aggregate>();
+  for (Kind kind : kAllKinds) {
+    const KindStatus& status = snapshot->status_of(kind);
+    for (std::size_t r = 0; r < kErrorReasonCount; ++r) {
+      errors_total_.at(static_cast<std::size_t>(kind)).at(r) += status.errors.at(r);
+    }
+  }
+  if (!kind_usable(*snapshot, Kind::processes)) {
+    // Keep serving the last good numbers; only the failure counters move.
+    if (last_) {
+      *out = *last_;
+    }
+    out->errors_total = errors_total_;
+    out->last_status = snapshot->status;
+    last_ = out;
+    return out;
+  }
+
+  ++cycles_;
+  out->snapshot = snapshot;
+  out->cycles = cycles_;
+  out->last_status = snapshot->status;
+  out->last_snapshot_timestamp_seconds = snapshot->taken_at_seconds;
+  count_churn(*snapshot, *out);
+  fill_groups(*snapshot, *out);
+  fill_modules(*snapshot, *out);
+  fill_per_process(*snapshot, *out);
+  out->errors_total = errors_total_;
+  out->identity_cache_entries = identities_.size();
+  seen_first_snapshot_ = true;
+  last_ = out;
+  return out;
+}
+
+// Classifies new identities and re-classifies those whose name or executable changed (an exec
+// after fork); counts starts and exits per group. The processes present at the first snapshot
+// are not starts: they were running before the exporter.
+void Aggregator::count_churn(const Snapshot& snapshot, Aggregate& out) {
+  std::set<ProcessIdentity> present;
+  for (const Process& process : snapshot.processes) {
+    const ProcessIdentity identity = identity_of(process);
+    present.insert(identity);
+    auto [it, is_new] = identities_.try_emplace(identity);
+    Known& known = it->second;
+    if (!is_new && !known.rules_changed && known.name == process.name &&
+        known.path == process.path) {
+      continue;
+    }
+    std::optional<std::string> group = classify(process);
+    if (known.rules_changed) {
+      if (group) {
+        churn_.try_emplace(*group);
+      }
+      known = Known{std::move(group), process.name, process.path, false};
+      continue;
+    }
+    if (!is_new && group != known.group && known.group) {
+      // An exec moved the process to another group: it left the old one and joined the new.
+      ++churn_[*known.group].exits_total;
+    }
+    if (group && (is_new ? seen_first_snapshot_ : group != known.group)) {
+      ++churn_[*group].starts_total;
+    } else if (group) {
+      churn_.try_emplace(*group);  // the counter exists from the group's first appearance
+    }
+    known = Known{std::move(group), process.name, process.path, false};
+  }
+  for (auto it = identities_.begin(); it != identities_.end();) {
+    if (present.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    if (it->second.group) {
+      ++churn_[*it->second.group].exits_total;
+    }
+    it = identities_.erase(it);
+  }
+  out.churn = churn_;
+}
+
+void Aggregator::fill_groups(const Snapshot& snapshot, Aggregate& out) {
+  std::map<std::string, std::set<std::string_view>> modules_by_group;
+  std::uint64_t thread_sum = 0;
+  for (const Process& process : snapshot.processes) {
+    thread_sum += process.thread_count;
+    const std::optional<std::string>& group = identities_.at(identity_of(process)).group;
+    if (!group) {
+      continue;
+    }
+    out.group_of_pid.emplace(process.pid, *group);
+    GroupStats& stats = out.groups[*group];
+    ++stats.processes;
+    stats.threads += process.thread_count;
+    stats.heaps += process.heaps.size();
+    auto& modules = modules_by_group[*group];
+    for (const Module& module : process.modules) {
+      modules.insert(module.path);
+    }
+  }
+  for (auto& [group, modules] : modules_by_group) {
+    out.groups[group].distinct_modules = modules.size();
+  }
+  out.processes = snapshot.processes.size();
+  // The thread list, when taken, is the authority; otherwise each process's own count.
+  out.threads = kind_usable(snapshot, Kind::threads) ? snapshot.threads.size() : thread_sum;
+  if (kind_usable(snapshot, Kind::threads)) {
+    for (const Thread& thread : snapshot.threads) {
+      ++out.threads_by_priority[thread.base_priority];
+    }
+  }
+}
+
+void Aggregator::fill_modules(const Snapshot& snapshot, Aggregate& out) const {
+  if (!snapshot.kinds.contains(Kind::modules)) {
+    return;
+  }
+  struct Count {
+    std::string_view name;
+    std::uint64_t processes = 0;
+  };
+  std::unordered_map<std::string_view, Count> by_path;
+  for (const Process& process : snapshot.processes) {
+    if (!process.modules_read) {
+      ++out.processes_modules_unread;
+      continue;
+    }
+    for (const Module& module : process.modules) {
+      Count& count = by_path[module.path];
+      count.name = module.name;
+      ++count.processes;
+    }
+  }
+  const ModuleInventoryConfig& bounds = settings_.modules;
+  for (const auto& [path, count] : by_path) {
+    if ((!bounds.include.empty() && !any_matches(bounds.include, path)) ||
+        any_matches(bounds.exclude, path)) {
+      continue;
+    }
+    out.modules.push_back({std::string(count.name), std::string(path), count.processes});
+  }
+  // Most widely loaded first, so the bound keeps what a fleet query is most likely to ask about.
+  std::sort(out.modules.begin(), out.modules.end(), [](const auto& a, const auto& b) {
+    return a.processes != b.processes ? a.processes > b.processes : a.path < b.path;
+  });
+  if (out.modules.size() > bounds.max_series) {
+    out.module_series_dropped = out.modules.size() - bounds.max_series;
+    out.modules.resize(bounds.max_series);
+  }
+}
+
+void Aggregator::fill_per_process(const Snapshot& snapshot, Aggregate& out) {
+  const PerProcessConfig& config = settings_.per_process;
+  if (config.include.empty()) {
+    return;
+  }
+  for (const Process& process : snapshot.processes) {
+    if (!any_matches(config.include, process.name)) {
+      continue;
+    }
+    if (out.per_process.size() >= config.max_series) {
+      ++out.per_process_series_dropped;
+      continue;
+    }
+    const std::optional<std::string>& group = identities_.at(identity_of(process)).group;
+    out.per_process.push_back({process.pid, process.name, group.value_or(""),
+                               process.thread_count, process.modules.size(),
+                               static_cast<double>(process.start_time_ns) / 1e9});
+  }
+}
+
+}  // namespace thx

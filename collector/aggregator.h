@@ -1,1 +1,122 @@
+// Snapshot -> Aggregate: process and thread counts per group, the module inventory, process churn
+// and the exporter's own collection health. Pure computation over values: no OS calls, so the
+// same code serves both platforms and replayed snapshots.
 #pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collector/snapshot.h"
+#include "config/config.h"
+
+namespace thx {
+
+struct GroupStats {
+  std::uint64_t processes = 0;
+  std::uint64_t threads = 0;
+  std::uint64_t distinct_modules = 0;  // distinct module paths loaded by the group's processes
+  std::uint64_t heaps = 0;
+};
+
+struct GroupChurn {
+  std::uint64_t starts_total = 0;  // identities (pid, start time) first seen in this group
+  std::uint64_t exits_total = 0;   // identities of this group that disappeared
+};
+
+struct ModuleSeries {
+  std::string module;  // base name
+  std::string path;
+  std::uint64_t processes = 0;
+};
+
+struct ProcessSeries {
+  std::uint32_t pid = 0;
+  std::string name;
+  std::string group;
+  std::uint64_t threads = 0;
+  std::uint64_t modules = 0;
+  double start_time_seconds = 0.0;
+};
+
+struct Aggregate {
+  std::shared_ptr<const Snapshot> snapshot;  // the snapshot this was computed from
+  std::uint64_t cycles = 0;                  // snapshots aggregated since start
+
+  std::uint64_t processes = 0;
+  std::uint64_t threads = 0;
+  std::map<std::string, GroupStats> groups;    // only groups with processes now
+  std::map<std::string, GroupChurn> churn;     // every group ever seen: counters never go back
+  std::map<std::int32_t, std::uint64_t> threads_by_priority;  // base priority -> threads
+  std::map<std::uint32_t, std::string> group_of_pid;  // for /snapshot?group=
+
+  std::vector<ModuleSeries> modules;  // the bounded inventory, most-loaded first
+  std::uint64_t module_series_dropped = 0;  // series the bounds (max_series) left out
+  std::uint64_t processes_modules_unread = 0;  // processes whose modules could not be read
+
+  std::vector<ProcessSeries> per_process;  // opt-in processes only
+  std::uint64_t per_process_series_dropped = 0;
+
+  // Failures by kind and reason since start (counters), and the last snapshot's status per kind.
+  std::array<std::array<std::uint64_t, kErrorReasonCount>, kKindCount> errors_total{};
+  std::array<KindStatus, kKindCount> last_status{};
+  double last_snapshot_timestamp_seconds = 0.0;
+  std::uint64_t identity_cache_entries = 0;
+};
+
+struct AggregatorSettings {
+  GroupingConfig grouping;
+  ModuleInventoryConfig modules;
+  PerProcessConfig per_process;
+};
+
+class Aggregator {
+ public:
+  explicit Aggregator(AggregatorSettings settings);
+
+  // Folds one snapshot into the running state and returns the new immutable aggregate. A snapshot
+  // whose process list failed entirely changes only the error counters: a failed read is not a
+  // mass exit.
+  std::shared_ptr<const Aggregate> update(std::shared_ptr<const Snapshot> snapshot);
+
+  // New rules (a reload): every live process is classified again on the next update; counters
+  // are kept.
+  void reconfigure(AggregatorSettings settings);
+
+  // The group a process belongs to under the current rules; nullopt when it is left out.
+  [[nodiscard]] std::optional<std::string> classify(const Process& process) const;
+
+  [[nodiscard]] std::size_t identity_cache_size() const { return identities_.size(); }
+
+ private:
+  struct Known {
+    std::optional<std::string> group;
+    std::string name;  // what the classification was based on: a change means an exec
+    std::string path;
+    bool rules_changed = false;  // set by reconfigure(): classify again without counting churn
+  };
+
+  void count_churn(const Snapshot& snapshot, Aggregate& out);
+  void fill_groups(const Snapshot& snapshot, Aggregate& out);
+  void fill_modules(const Snapshot& snapshot, Aggregate& out) const;
+  void fill_per_process(const Snapshot& snapshot, Aggregate& out);
+
+  AggregatorSettings settings_;
+  std::map<ProcessIdentity, Known> identities_;  // live processes only: bounded by the machine
+  std::map<std::string, GroupChurn> churn_;
+  std::array<std::array<std::uint64_t, kErrorReasonCount>, kKindCount> errors_total_{};
+  std::uint64_t cycles_ = 0;
+  bool seen_first_snapshot_ = false;
+  std::shared_ptr<const Aggregate> last_;
+};
+
+// Expands a group template: `{capture}` from `captures`, else `{name}` / `{path}` of the process.
+std::string expand_group_template(const std::string& group_template,
+                                  const std::map<std::string, std::string, std::less<>>& captures,
+                                  const Process& process);
+
+}  // namespace thx

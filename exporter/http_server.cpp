@@ -1,0 +1,187 @@
+#include "exporter/http_server.h"
+
+#include <CivetServer.h>
+#include <civetweb.h>
+#include <prometheus/exposer.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+namespace thx {
+namespace {
+
+// civetweb calls begin_request with its own context; the servers of this process are found by
+// the port a request came in on.
+std::mutex g_servers_mutex;
+std::map<int, HttpServer::Impl*> g_servers;
+
+// civetweb reports why it could not start only through its log callback.
+thread_local std::string t_start_log;
+
+int log_message(const mg_connection* /*conn*/, const char* message) {
+  if (message != nullptr) {
+    if (!t_start_log.empty()) {
+      t_start_log += "; ";
+    }
+    t_start_log += message;
+  }
+  return 1;  // handled: civetweb must not print to stderr itself
+}
+
+std::string url_decode(const char* text, std::size_t length) {
+  std::string out(length + 1, '\0');
+  const int n = mg_url_decode(text, static_cast<int>(length), out.data(),
+                              static_cast<int>(out.size()), 1);
+  out.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
+  return out;
+}
+
+std::map<std::string, std::string> parse_query(const char* query) {
+  std::map<std::string, std::string> out;
+  if (query == nullptr) {
+    return out;
+  }
+  std::string_view rest(query);
+  while (!rest.empty()) {
+    const std::size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const std::size_t eq = pair.find('=');
+    const std::string_view key = pair.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (!key.empty()) {
+      out[url_decode(key.data(), key.size())] = url_decode(value.data(), value.size());
+    }
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+  }
+  return out;
+}
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "";
+  }
+}
+
+void send(mg_connection* conn, const HttpResponse& response) {
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+            "Connection: close\r\n\r\n",
+            response.status, reason_phrase(response.status), response.content_type.c_str(),
+            response.body.size());
+  mg_write(conn, response.body.data(), response.body.size());
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  std::map<std::string, HttpHandler> routes;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::vector<int> ports;
+
+  // Returns non-zero when the request was answered here; zero hands it to the Exposer.
+  int handle(mg_connection* conn) {
+    const mg_request_info* info = mg_get_request_info(conn);
+    const char* uri = info->local_uri != nullptr ? info->local_uri : "";
+    auto route = routes.find(uri);
+    if (route == routes.end()) {
+      return 0;
+    }
+    HttpRequest request{info->request_method, uri, parse_query(info->query_string),
+                        info->remote_addr};
+    HttpResponse response;
+    try {
+      response = route->second(request);
+    } catch (const std::exception& error) {
+      response = {500, "text/plain; charset=utf-8", std::string("internal error: ") + error.what()};
+    }
+    send(conn, response);
+    return response.status;
+  }
+};
+
+namespace {
+
+int begin_request(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  HttpServer::Impl* server = nullptr;
+  {
+    std::lock_guard lock(g_servers_mutex);
+    auto it = g_servers.find(info->server_port);
+    server = it == g_servers.end() ? nullptr : it->second;
+  }
+  if (server == nullptr) {
+    send(conn, {503, "text/plain; charset=utf-8", "starting\n"});
+    return 503;
+  }
+  return server->handle(conn);
+}
+
+}  // namespace
+
+std::string civetweb_listening_port(const std::string& listen_address) {
+  if (!listen_address.empty() && listen_address.front() == ':') {
+    return listen_address.substr(1);
+  }
+  return listen_address;
+}
+
+HttpServer::HttpServer(const WebConfig& web, const std::shared_ptr<prometheus::Collectable>& metrics,
+                       std::map<std::string, HttpHandler> routes)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->routes = std::move(routes);
+  static const CivetCallbacks callbacks = [] {
+    CivetCallbacks c;
+    c.begin_request = begin_request;
+    c.log_message = log_message;
+    return c;
+  }();
+  std::vector<std::string> options = {
+      "listening_ports", civetweb_listening_port(web.listen_address),
+      "num_threads", std::to_string(std::max<std::size_t>(web.max_connections, 1)),
+      "request_timeout_ms", std::to_string(web.request_timeout.count()),
+  };
+  t_start_log.clear();
+  try {
+    impl_->exposer = std::make_unique<prometheus::Exposer>(options, &callbacks);
+  } catch (const std::exception& error) {
+    std::string reason = t_start_log.empty() ? error.what() : t_start_log;
+    throw HttpServerError("cannot listen on " + web.listen_address + ": " + reason);
+  }
+  impl_->exposer->RegisterCollectable(metrics, web.telemetry_path);
+  impl_->ports = impl_->exposer->GetListeningPorts();
+  std::lock_guard lock(g_servers_mutex);
+  for (int port : impl_->ports) {
+    g_servers[port] = impl_.get();
+  }
+}
+
+HttpServer::~HttpServer() {
+  {
+    std::lock_guard lock(g_servers_mutex);
+    for (int port : impl_->ports) {
+      g_servers.erase(port);
+    }
+  }
+  impl_->exposer.reset();  // joins civetweb's threads: no request runs after this
+}
+
+std::vector<int> HttpServer::listening_ports() const { return impl_->ports; }
+
+}  // namespace thx

@@ -1,0 +1,247 @@
+#include "exporter/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <utility>
+
+namespace thx {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+// Builds one family; `add` appends samples. Keeps every family's name, help and type together.
+class FamilyBuilder {
+ public:
+  FamilyBuilder(std::vector<MetricFamily>& out, std::string name, std::string help,
+                MetricType type)
+      : family_(out.emplace_back()) {
+    family_.name = std::move(name);
+    family_.help = std::move(help);
+    family_.type = type;
+  }
+
+  void add(double value, Labels labels = {}) {
+    ClientMetric& metric = family_.metric.emplace_back();
+    metric.label = std::move(labels);
+    if (family_.type == MetricType::Counter) {
+      metric.counter.value = value;
+    } else {
+      metric.gauge.value = value;
+    }
+  }
+
+ private:
+  MetricFamily& family_;
+};
+
+double as_double(std::uint64_t value) { return static_cast<double>(value); }
+
+void add_totals(std::vector<MetricFamily>& out, const Aggregate& aggregate) {
+  FamilyBuilder(out, "toolhelp_processes", "Processes in the last snapshot.", MetricType::Gauge)
+      .add(as_double(aggregate.processes));
+  FamilyBuilder(out, "toolhelp_threads", "Threads in the last snapshot.", MetricType::Gauge)
+      .add(as_double(aggregate.threads));
+  FamilyBuilder priorities(out, "toolhelp_threads_by_base_priority",
+                           "Threads in the last snapshot by their base scheduling priority.",
+                           MetricType::Gauge);
+  for (const auto& [priority, threads] : aggregate.threads_by_priority) {
+    priorities.add(as_double(threads), {{"base_priority", std::to_string(priority)}});
+  }
+}
+
+void add_groups(std::vector<MetricFamily>& out, const Aggregate& aggregate) {
+  FamilyBuilder processes(out, "toolhelp_group_processes",
+                          "Processes per group in the last snapshot (groups come from the "
+                          "grouping rules; by default one group per executable name).",
+                          MetricType::Gauge);
+  FamilyBuilder threads(out, "toolhelp_group_threads", "Threads of the processes of each group.",
+                        MetricType::Gauge);
+  FamilyBuilder modules(out, "toolhelp_group_modules",
+                        "Distinct module files loaded by the processes of each group.",
+                        MetricType::Gauge);
+  FamilyBuilder heaps(out, "toolhelp_group_heaps", "Heaps of the processes of each group.",
+                      MetricType::Gauge);
+  for (const auto& [group, stats] : aggregate.groups) {
+    processes.add(as_double(stats.processes), {{"group", group}});
+    threads.add(as_double(stats.threads), {{"group", group}});
+    modules.add(as_double(stats.distinct_modules), {{"group", group}});
+    heaps.add(as_double(stats.heaps), {{"group", group}});
+  }
+  FamilyBuilder starts(out, "toolhelp_group_process_starts_total",
+                       "Processes first seen in each group, by identity (pid and start time); "
+                       "processes running when the exporter started are not counted.",
+                       MetricType::Counter);
+  FamilyBuilder exits(out, "toolhelp_group_process_exits_total",
+                      "Processes of each group that disappeared between snapshots.",
+                      MetricType::Counter);
+  for (const auto& [group, churn] : aggregate.churn) {
+    starts.add(as_double(churn.starts_total), {{"group", group}});
+    exits.add(as_double(churn.exits_total), {{"group", group}});
+  }
+}
+
+void add_modules(std::vector<MetricFamily>& out, const Aggregate& aggregate) {
+  FamilyBuilder processes(out, "toolhelp_module_processes",
+                          "Processes that have this module file loaded (the inventory is bounded "
+                          "by the modules section of the configuration).",
+                          MetricType::Gauge);
+  for (const ModuleSeries& module : aggregate.modules) {
+    processes.add(as_double(module.processes), {{"module", module.module}, {"path", module.path}});
+  }
+  if (aggregate.snapshot && !aggregate.snapshot->module_versions.empty()) {
+    FamilyBuilder info(out, "toolhelp_module_info",
+                       "Version resource of each module file in the inventory; always 1.",
+                       MetricType::Gauge);
+    const auto& versions = aggregate.snapshot->module_versions;
+    for (const ModuleSeries& module : aggregate.modules) {
+      if (auto it = versions.find(module.path); it != versions.end()) {
+        info.add(1.0, {{"path", module.path},
+                       {"file_version", it->second.file_version},
+                       {"product_version", it->second.product_version},
+                       {"company", it->second.company}});
+      }
+    }
+  }
+  FamilyBuilder(out, "toolhelp_module_series_dropped",
+                "Module series left out of the last snapshot's inventory by modules.max_series.",
+                MetricType::Gauge)
+      .add(as_double(aggregate.module_series_dropped));
+  FamilyBuilder(out, "toolhelp_processes_modules_unreadable",
+                "Processes whose modules could not be read in the last snapshot (access denied, "
+                "exited, protected); compare with toolhelp_processes for read coverage.",
+                MetricType::Gauge)
+      .add(as_double(aggregate.processes_modules_unread));
+}
+
+void add_per_process(std::vector<MetricFamily>& out, const Aggregate& aggregate) {
+  if (aggregate.per_process.empty() && aggregate.per_process_series_dropped == 0) {
+    return;
+  }
+  FamilyBuilder threads(out, "toolhelp_process_threads",
+                        "Threads of each process named in per_process.include.",
+                        MetricType::Gauge);
+  FamilyBuilder modules(out, "toolhelp_process_modules",
+                        "Modules loaded by each process named in per_process.include.",
+                        MetricType::Gauge);
+  FamilyBuilder started(out, "toolhelp_process_start_time_seconds",
+                        "Start time of each process named in per_process.include, in Unix time.",
+                        MetricType::Gauge);
+  for (const ProcessSeries& process : aggregate.per_process) {
+    Labels labels = {{"pid", std::to_string(process.pid)}, {"name", process.name}};
+    threads.add(as_double(process.threads), labels);
+    modules.add(as_double(process.modules), labels);
+    started.add(process.start_time_seconds, labels);
+  }
+  FamilyBuilder(out, "toolhelp_per_process_series_dropped",
+                "Processes matching per_process.include left out by per_process.max_series.",
+                MetricType::Gauge)
+      .add(as_double(aggregate.per_process_series_dropped));
+}
+
+void add_health(std::vector<MetricFamily>& out, const Aggregate& aggregate) {
+  FamilyBuilder duration(out, "toolhelp_snapshot_duration_seconds",
+                         "Time the last snapshot of each kind took.", MetricType::Gauge);
+  FamilyBuilder state(out, "toolhelp_snapshot_kind_state",
+                      "State of each kind in the last snapshot (complete, partial, unsupported, "
+                      "failed); 1 for the current state.",
+                      MetricType::Gauge);
+  FamilyBuilder errors(out, "toolhelp_snapshot_errors_total",
+                       "Reads that failed, by kind and reason (access_denied, vanished, "
+                       "partial_copy, retries_exhausted, malformed, limit_reached, other).",
+                       MetricType::Counter);
+  for (Kind kind : kAllKinds) {
+    const auto k = static_cast<std::size_t>(kind);
+    const KindStatus& status = aggregate.last_status.at(k);
+    if (status.state == KindStatus::State::not_requested) {
+      continue;
+    }
+    const std::string kind_name(to_string(kind));
+    duration.add(status.duration_seconds, {{"kind", kind_name}});
+    state.add(1.0, {{"kind", kind_name}, {"state", std::string(to_string(status.state))}});
+    for (ErrorReason reason : kAllErrorReasons) {
+      errors.add(as_double(aggregate.errors_total.at(k).at(static_cast<std::size_t>(reason))),
+                 {{"kind", kind_name}, {"reason", std::string(to_string(reason))}});
+    }
+  }
+  FamilyBuilder(out, "toolhelp_last_snapshot_timestamp_seconds",
+                "When the last complete snapshot finished, in Unix time.", MetricType::Gauge)
+      .add(aggregate.last_snapshot_timestamp_seconds);
+  FamilyBuilder(out, "toolhelp_snapshots_total", "Snapshots aggregated since the exporter started.",
+                MetricType::Counter)
+      .add(as_double(aggregate.cycles));
+  FamilyBuilder(out, "toolhelp_identity_cache_entries",
+                "Process identities the aggregator remembers (live processes only).",
+                MetricType::Gauge)
+      .add(as_double(aggregate.identity_cache_entries));
+}
+
+}  // namespace
+
+std::vector<MetricFamily> to_metric_families(const Aggregate& aggregate, const BuildInfo& build,
+                                             const ReloadStatus& reload) {
+  std::vector<MetricFamily> out;
+  out.reserve(32);
+  add_totals(out, aggregate);
+  add_groups(out, aggregate);
+  add_modules(out, aggregate);
+  add_per_process(out, aggregate);
+  add_health(out, aggregate);
+  FamilyBuilder(out, "toolhelp_build_info",
+                "The exporter's version, git revision and platform; always 1.", MetricType::Gauge)
+      .add(1.0, {{"version", build.version},
+                 {"revision", build.revision},
+                 {"platform", build.platform}});
+  FamilyBuilder(out, "toolhelp_config_last_reload_successful",
+                "Whether the last configuration reload succeeded (1) or failed (0).",
+                MetricType::Gauge)
+      .add(reload.last_successful ? 1.0 : 0.0);
+  FamilyBuilder(out, "toolhelp_config_last_reload_success_timestamp_seconds",
+                "When the configuration was last loaded successfully, in Unix time.",
+                MetricType::Gauge)
+      .add(reload.last_success_timestamp_seconds);
+  return out;
+}
+
+std::string to_text_format(const std::vector<MetricFamily>& families) {
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+MetricsCollectable::MetricsCollectable(BuildInfo build) : build_(std::move(build)) {}
+
+void MetricsCollectable::publish(std::shared_ptr<const Aggregate> aggregate) {
+  std::lock_guard lock(mutex_);
+  latest_ = std::move(aggregate);
+}
+
+void MetricsCollectable::set_reload_status(const ReloadStatus& reload) {
+  std::lock_guard lock(mutex_);
+  reload_ = reload;
+}
+
+std::shared_ptr<const Aggregate> MetricsCollectable::latest() const {
+  std::lock_guard lock(mutex_);
+  return latest_;
+}
+
+ReloadStatus MetricsCollectable::reload_status() const {
+  std::lock_guard lock(mutex_);
+  return reload_;
+}
+
+std::vector<MetricFamily> MetricsCollectable::Collect() const {
+  std::shared_ptr<const Aggregate> aggregate;
+  ReloadStatus reload;
+  {
+    std::lock_guard lock(mutex_);
+    aggregate = latest_;
+    reload = reload_;
+  }
+  // Before the first snapshot only build and reload information is served.
+  static const Aggregate kEmpty;
+  return to_metric_families(aggregate ? *aggregate : kEmpty, build_, reload);
+}
+
+}  // namespace thx

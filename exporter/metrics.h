@@ -1,1 +1,58 @@
+// Aggregate -> Prometheus metric families. The collectable holds the latest immutable aggregate,
+// swapped once per cycle: a scrape never sees half a cycle, two scrapes of one cycle return the
+// same numbers, and the series of a vanished group disappear with the aggregate that had them.
 #pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include "collector/aggregator.h"
+
+namespace thx {
+
+struct BuildInfo {
+  std::string version;
+  std::string revision;
+  std::string platform;
+};
+
+// Prometheus' own convention for configuration reloads.
+struct ReloadStatus {
+  bool last_successful = true;
+  double last_success_timestamp_seconds = 0.0;
+};
+
+// Everything /metrics shows, as families. Pure: the same input gives the same text.
+std::vector<prometheus::MetricFamily> to_metric_families(const Aggregate& aggregate,
+                                                         const BuildInfo& build,
+                                                         const ReloadStatus& reload);
+
+// The text exposition format (what /metrics and the textfile writer emit).
+std::string to_text_format(const std::vector<prometheus::MetricFamily>& families);
+
+class MetricsCollectable : public prometheus::Collectable {
+ public:
+  explicit MetricsCollectable(BuildInfo build);
+
+  void publish(std::shared_ptr<const Aggregate> aggregate);
+  void set_reload_status(const ReloadStatus& reload);
+
+  [[nodiscard]] std::shared_ptr<const Aggregate> latest() const;
+  [[nodiscard]] ReloadStatus reload_status() const;
+  [[nodiscard]] const BuildInfo& build() const { return build_; }
+
+  [[nodiscard]] std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const BuildInfo build_;
+  mutable std::mutex mutex_;  // guards the two fields below: held only to copy a pointer
+  std::shared_ptr<const Aggregate> latest_;
+  ReloadStatus reload_;
+};
+
+}  // namespace thx

@@ -1,0 +1,221 @@
+#include "service/cli.h"
+
+#include <algorithm>
+#include <sstream>
+#include <string_view>
+
+namespace thx {
+namespace {
+
+// Splits "--flag=value" or takes the next argument as the value.
+bool take_value(const std::vector<std::string>& args, std::size_t& i, std::string_view flag,
+                std::string& value, std::string& error) {
+  const std::string& arg = args[i];
+  if (arg.size() > flag.size() && arg.compare(0, flag.size(), flag) == 0 &&
+      arg[flag.size()] == '=') {
+    value = arg.substr(flag.size() + 1);
+    return true;
+  }
+  if (arg == flag) {
+    if (i + 1 >= args.size()) {
+      error = std::string(flag) + ": expected a value";
+      return false;
+    }
+    value = args[++i];
+    return true;
+  }
+  return false;
+}
+
+std::optional<KindSet> parse_kinds(std::string_view text, std::string& error) {
+  KindSet kinds;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view name = text.substr(0, comma);
+    auto kind = kind_from_string(name);
+    if (!kind) {
+      error = "--kinds: unknown kind \"" + std::string(name) +
+              "\" (expected processes, threads, modules, heaps, heap_blocks)";
+      return std::nullopt;
+    }
+    kinds.insert(*kind);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  kinds.insert(Kind::processes);
+  return kinds;
+}
+
+std::optional<CliOptions::Command> command_named(std::string_view word) {
+  using Command = CliOptions::Command;
+  if (word == "serve") return Command::serve;
+  if (word == "snapshot") return Command::snapshot;
+  if (word == "once") return Command::once;
+  if (word == "check-config") return Command::check_config;
+  if (word == "service") return Command::service;
+  if (word == "version") return Command::version;
+  if (word == "help") return Command::help;
+  return std::nullopt;
+}
+
+}  // namespace
+
+CliParseResult parse_command_line(const std::vector<std::string>& args) {
+  CliOptions options;
+  std::string error;
+  std::size_t i = 0;
+  if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
+    auto command = command_named(args[0]);
+    if (!command) {
+      return {std::nullopt, "unknown command \"" + args[0] + "\" (see --help)"};
+    }
+    options.command = *command;
+    i = 1;
+  }
+  if (options.command == CliOptions::Command::service) {
+    options.service_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+    return {options, ""};
+  }
+  for (; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    std::string value;
+    if (arg == "--version") {
+      options.command = CliOptions::Command::version;
+    } else if (arg == "--help" || arg == "-h") {
+      options.command = CliOptions::Command::help;
+    } else if (arg == "--json") {
+      options.json = true;
+    } else if (arg == "--defaults") {
+      options.print_defaults = true;
+    } else if (arg == "--service") {
+      options.run_as_service = true;
+    } else if (arg == "--web.enable-lifecycle") {
+      options.enable_lifecycle = true;
+    } else if (take_value(args, i, "--config.file", value, error)) {
+      options.config_file = value;
+    } else if (take_value(args, i, "--web.listen-address", value, error)) {
+      options.listen_address = value;
+    } else if (take_value(args, i, "--web.telemetry-path", value, error)) {
+      options.telemetry_path = value;
+    } else if (take_value(args, i, "--log.level", value, error)) {
+      options.log_level = value;
+    } else if (take_value(args, i, "--textfile", value, error)) {
+      options.textfile = value;
+    } else if (take_value(args, i, "--kinds", value, error)) {
+      options.kinds = parse_kinds(value, error);
+    } else if (error.empty() && options.command == CliOptions::Command::check_config &&
+               arg[0] != '-' && options.config_file.empty()) {
+      options.config_file = arg;
+    } else if (error.empty()) {
+      error = "unknown argument \"" + arg + "\" (see --help)";
+    }
+    if (!error.empty()) {
+      return {std::nullopt, error};
+    }
+  }
+  if (options.command == CliOptions::Command::once && options.textfile.empty()) {
+    return {std::nullopt, "once: --textfile PATH is required"};
+  }
+  if (options.command == CliOptions::Command::check_config && options.config_file.empty() &&
+      !options.print_defaults) {
+    return {std::nullopt, "check-config: expected a FILE (or --defaults)"};
+  }
+  return {options, ""};
+}
+
+std::string usage_text() {
+  return R"(Usage: toolhelp_exporter [COMMAND] [FLAGS]
+
+Takes periodic snapshots of processes, threads, modules and heaps and serves them as
+Prometheus metrics.
+
+Commands:
+  serve (default)          run in the foreground (under the Service Control Manager with --service)
+  snapshot [--json] [--kinds K,...]
+                           print one snapshot: a table, or JSON with --json
+  once --textfile PATH     take one snapshot and write its metrics to PATH atomically
+  check-config FILE        validate a configuration file; print every error; exit 1 if any
+  check-config --defaults  print the embedded default configuration
+  service install|uninstall|start|stop|status [...]
+                           manage the Windows service (Windows only)
+  version                  print the version
+
+Flags (they win over the configuration file):
+  --config.file=FILE       JSON configuration (default: the embedded defaults)
+  --web.listen-address=ADDR
+                           host:port to listen on (default :9835)
+  --web.telemetry-path=PATH
+                           path of the metrics (default /metrics)
+  --web.enable-lifecycle   accept POST /-/reload
+  --log.level=LEVEL        trace, debug, info, warn, error, critical, off
+  --kinds=K,...            processes, threads, modules, heaps, heap_blocks
+)";
+}
+
+ConfigLoadResult load_effective_config(const CliOptions& options) {
+  ConfigLoadResult result = options.config_file.empty()
+                                ? load_config_text(default_config_json(), "<defaults>")
+                                : load_config_file(options.config_file);
+  if (!result.config) {
+    return result;
+  }
+  Config& config = *result.config;
+  // The flags go through the same validation as the file, as a small JSON overlay would.
+  if (options.listen_address) {
+    config.web.listen_address = *options.listen_address;
+  }
+  if (options.telemetry_path) {
+    const std::string& path = *options.telemetry_path;
+    if (path.empty() || path[0] != '/' || path == "/" || path == "/healthz" ||
+        path == "/snapshot" || path == "/-/reload") {
+      result.errors.push_back({"--web.telemetry-path",
+                               "expected a path starting with / other than /, /healthz, "
+                               "/snapshot and /-/reload, got \"" + path + "\""});
+    }
+    config.web.telemetry_path = path;
+  }
+  if (options.log_level) {
+    static const std::vector<std::string> kLevels = {"trace", "debug", "info",    "warn",
+                                                     "error", "critical", "off"};
+    if (std::find(kLevels.begin(), kLevels.end(), *options.log_level) == kLevels.end()) {
+      result.errors.push_back({"--log.level", "expected one of trace, debug, info, warn, "
+                                              "error, critical, off, got \"" +
+                                                  *options.log_level + "\""});
+    }
+    config.log.level = *options.log_level;
+  }
+  if (options.enable_lifecycle) {
+    config.web.enable_lifecycle = true;
+  }
+  if (options.kinds) {
+    config.collection.kinds = *options.kinds;
+  }
+  if (!result.errors.empty()) {
+    result.config.reset();
+  }
+  return result;
+}
+
+std::string config_summary(const Config& config) {
+  std::ostringstream out;
+  auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; };
+  out << "listen_address: " << config.web.listen_address << "\n"
+      << "telemetry_path: " << config.web.telemetry_path << "\n"
+      << "interval: " << ms(config.collection.interval) << "\n"
+      << "module_interval: " << ms(config.collection.module_interval) << "\n"
+      << "kinds:";
+  for (Kind kind : kAllKinds) {
+    if (config.collection.kinds.contains(kind)) {
+      out << " " << to_string(kind);
+    }
+  }
+  out << "\n"
+      << "group rules: " << config.grouping.rules.size() << " (unmatched: \""
+      << config.grouping.unmatched_group << "\")\n"
+      << "module series: at most " << config.modules.max_series << "\n"
+      << "per-process series: " << config.per_process.include.size() << " patterns, at most "
+      << config.per_process.max_series << "\n"
+      << "lifecycle API: " << (config.web.enable_lifecycle ? "on" : "off") << "\n";
+  return out.str();
+}
+
+}  // namespace thx

@@ -1,0 +1,53 @@
+#include "service/logging.h"
+
+#include <spdlog/sinks/ansicolor_sink.h>
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <vector>
+
+#ifdef _WIN32
+#include <spdlog/sinks/win_eventlog_sink.h>
+#endif
+
+namespace thx {
+
+LogMode detect_log_mode() {
+  return std::getenv("JOURNAL_STREAM") != nullptr ? LogMode::journald : LogMode::foreground;
+}
+
+std::string setup_logging(const LogConfig& config, LogMode mode) {
+  std::vector<spdlog::sink_ptr> sinks;
+  std::string error;
+  if (mode == LogMode::journald) {
+    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    sink->set_pattern("%l: %v");  // journald timestamps each line itself
+    sinks.push_back(sink);
+  } else if (mode == LogMode::foreground) {
+    sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  }
+#ifdef _WIN32
+  if (mode == LogMode::windows_service) {
+    auto sink = std::make_shared<spdlog::sinks::win_eventlog_sink_mt>("toolhelp_exporter");
+    sink->set_level(spdlog::level::warn);  // the Event Log is for what an administrator must see
+    sinks.push_back(sink);
+  }
+#endif
+  if (!config.file.empty()) {
+    try {
+      sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+          config.file, config.file_max_bytes, config.file_max_files));
+    } catch (const spdlog::spdlog_ex& e) {
+      error = "cannot open log file " + config.file + ": " + e.what();
+    }
+  }
+  auto logger = std::make_shared<spdlog::logger>("toolhelp_exporter", sinks.begin(), sinks.end());
+  logger->set_level(spdlog::level::from_str(config.level));
+  logger->flush_on(spdlog::level::info);  // a service's log must be on disk when it dies
+  spdlog::set_default_logger(logger);
+  return error;
+}
+
+}  // namespace thx

@@ -1,1 +1,125 @@
-int main() { return 0; }
+// toolhelp_exporter: parse the command line and hand over to the command.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "collector/snapshot_json.h"
+#include "collector/source.h"
+#include "config/config.h"
+#include "exporter/metrics.h"
+#include "exporter/textfile.h"
+#include "service/cli.h"
+#include "service/logging.h"
+#include "service/platform.h"
+#include "service/run_loop.h"
+#include "service/snapshot_command.h"
+#include "service/version.h"
+
+namespace thx {
+namespace {
+
+int check_config(const CliOptions& options) {
+  if (options.print_defaults) {
+    std::cout << default_config_json();
+    return 0;
+  }
+  const ConfigLoadResult result = load_config_file(options.config_file);
+  for (const ConfigError& error : result.errors) {
+    std::cerr << options.config_file << ": " << error.path << ": " << error.message << "\n";
+  }
+  if (!result.config) {
+    std::cerr << result.errors.size() << " error(s)\n";
+    return 1;
+  }
+  std::cout << options.config_file << ": OK\n" << config_summary(*result.config);
+  return 0;
+}
+
+// `snapshot` and `once`: one cycle with no listener.
+int one_snapshot(const CliOptions& options) {
+  ConfigLoadResult loaded = load_effective_config(options);
+  if (!loaded.config) {
+    for (const ConfigError& error : loaded.errors) {
+      std::cerr << error.path << ": " << error.message << "\n";
+    }
+    return 1;
+  }
+  setup_logging(loaded.config->log, LogMode::foreground);
+  if (options.command == CliOptions::Command::snapshot) {
+    SnapshotRequest request;
+    request.kinds = options.kinds.value_or(loaded.config->collection.kinds);
+    request.thread_detail = true;
+    request.command_lines = true;
+    const Snapshot snapshot = make_platform_source()->take(request, std::stop_token());
+    if (options.json) {
+      std::cout << snapshot_to_json(snapshot).dump(1) << "\n";
+    } else {
+      print_snapshot_table(snapshot, std::cout);
+    }
+    return 0;
+  }
+  Exporter exporter(*loaded.config, [] { return ConfigLoadResult{}; }, make_platform_source());
+  exporter.cycle(std::stop_token());
+  try {
+    write_textfile(options.textfile, to_text_format(exporter.metrics().Collect()));
+  } catch (const std::exception& error) {
+    std::cerr << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int serve(const CliOptions& options) {
+  if (options.run_as_service) {
+    return run_as_service(options);
+  }
+  StartResult started = start_exporter(options, detect_log_mode());
+  if (!started.exporter) {
+    spdlog::critical("cannot start: {}", started.error);
+    return 1;
+  }
+  return run_foreground(*started.exporter);
+}
+
+int run(const std::vector<std::string>& args) {
+  const CliParseResult parsed = parse_command_line(args);
+  if (!parsed.options) {
+    std::cerr << "toolhelp_exporter: " << parsed.error << "\n";
+    return 2;
+  }
+  const CliOptions& options = *parsed.options;
+  switch (options.command) {
+    case CliOptions::Command::version:
+      std::cout << "toolhelp_exporter " << version() << " (revision " << revision() << ", "
+                << platform_name() << ")\n";
+      return 0;
+    case CliOptions::Command::help:
+      std::cout << usage_text();
+      return 0;
+    case CliOptions::Command::check_config:
+      return check_config(options);
+    case CliOptions::Command::snapshot:
+    case CliOptions::Command::once:
+      return one_snapshot(options);
+    case CliOptions::Command::service:
+      return service_command(options);
+    case CliOptions::Command::serve:
+      return serve(options);
+  }
+  return 2;
+}
+
+}  // namespace
+}  // namespace thx
+
+int main(int argc, char** argv) {
+  thx::prepare_process();
+  try {
+    return thx::run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const std::exception& error) {
+    std::cerr << "toolhelp_exporter: " << error.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,256 @@
+#include "service/run_loop.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <sstream>
+
+#include "service/cli.h"
+#include "service/version.h"
+
+namespace thx {
+namespace {
+
+double unix_now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+AggregatorSettings aggregator_settings(const Config& config) {
+  return {config.grouping, config.modules, config.per_process};
+}
+
+// "modules: access_denied=12 vanished=3; threads: vanished=1"
+std::string failure_summary(const Snapshot& snapshot) {
+  std::ostringstream out;
+  for (Kind kind : kAllKinds) {
+    const KindStatus& status = snapshot.status_of(kind);
+    if (status.total_errors() == 0) {
+      continue;
+    }
+    out << (out.tellp() > 0 ? "; " : "") << to_string(kind) << ":";
+    for (ErrorReason reason : kAllErrorReasons) {
+      if (status.error_count(reason) > 0) {
+        out << " " << to_string(reason) << "=" << status.error_count(reason);
+      }
+    }
+  }
+  return out.str();
+}
+
+}  // namespace
+
+BuildInfo build_info() {
+  return {std::string(version()), std::string(revision()), std::string(platform_name())};
+}
+
+Exporter::Exporter(Config config, ConfigLoader load_config, std::unique_ptr<SnapshotSource> source)
+    : config_(std::move(config)),
+      load_config_(std::move(load_config)),
+      source_(std::move(source)),
+      aggregator_(aggregator_settings(config_)),
+      metrics_(std::make_shared<MetricsCollectable>(build_info())) {
+  metrics_->set_reload_status({true, unix_now()});
+  page_context_ = {metrics_.get(), config_.web.telemetry_path, config_.collection.interval,
+                   config_summary(config_)};
+}
+
+Exporter::~Exporter() = default;
+
+std::map<std::string, HttpHandler> Exporter::routes() {
+  std::map<std::string, HttpHandler> routes;
+  auto context = [this] {
+    std::lock_guard lock(config_mutex_);
+    return page_context_;
+  };
+  routes["/"] = [context](const HttpRequest&) { return landing_page(context()); };
+  routes["/snapshot"] = [context](const HttpRequest& request) {
+    return snapshot_page(context(), request);
+  };
+  routes["/healthz"] = [context](const HttpRequest&) { return health_page(context()); };
+  routes["/-/reload"] = [this](const HttpRequest& request) -> HttpResponse {
+    bool enabled = false;
+    {
+      std::lock_guard lock(config_mutex_);
+      enabled = config_.web.enable_lifecycle;
+    }
+    if (!enabled) {
+      return {403, "text/plain; charset=utf-8",
+              "lifecycle API is not enabled (start with --web.enable-lifecycle)\n"};
+    }
+    if (request.method != "POST" && request.method != "PUT") {
+      return {405, "text/plain; charset=utf-8", "only POST or PUT requests allowed\n"};
+    }
+    const std::vector<ConfigError> errors = reload();
+    if (errors.empty()) {
+      return {200, "text/plain; charset=utf-8", "configuration reloaded\n"};
+    }
+    std::string body = "failed to reload configuration; keeping the running one:\n";
+    for (const ConfigError& error : errors) {
+      body += error.path + ": " + error.message + "\n";
+    }
+    return {500, "text/plain; charset=utf-8", body};
+  };
+  return routes;
+}
+
+void Exporter::listen() {
+  WebConfig web;
+  {
+    std::lock_guard lock(config_mutex_);
+    web = config_.web;
+  }
+  http_ = std::make_unique<HttpServer>(web, metrics_, routes());
+  spdlog::info("listening on {} (metrics at {})", web.listen_address, web.telemetry_path);
+}
+
+std::vector<int> Exporter::listening_ports() const {
+  return http_ ? http_->listening_ports() : std::vector<int>{};
+}
+
+SnapshotRequest Exporter::snapshot_request() const {
+  std::lock_guard lock(config_mutex_);
+  SnapshotRequest request;
+  request.kinds = config_.collection.kinds;
+  request.module_interval =
+      std::chrono::duration_cast<std::chrono::seconds>(config_.collection.module_interval);
+  request.thread_detail = config_.collection.thread_detail;
+  request.command_lines = config_.grouping.uses_command_line();
+  request.max_heap_blocks_per_process = config_.collection.max_heap_blocks_per_process;
+  return request;
+}
+
+bool Exporter::cycle(std::stop_token stop) {
+  Snapshot snapshot = source_->take(snapshot_request(), stop);
+  if (stop.stop_requested()) {
+    return false;  // cut short: publishing it would show a mass exit that did not happen
+  }
+  log_cycle(snapshot);
+  std::shared_ptr<const Aggregate> aggregate;
+  {
+    std::lock_guard lock(config_mutex_);  // reconfigure() and update() must not interleave
+    aggregate = aggregator_.update(std::make_shared<const Snapshot>(std::move(snapshot)));
+  }
+  metrics_->publish(std::move(aggregate));
+  return true;
+}
+
+// One line a cycle at most, and a warning only when a kind starts failing for a new reason:
+// partial failure is normal and must not flood the log.
+void Exporter::log_cycle(const Snapshot& snapshot) {
+  const std::string summary = failure_summary(snapshot);
+  bool news = false;
+  for (Kind kind : kAllKinds) {
+    const KindStatus& status = snapshot.status_of(kind);
+    std::uint64_t mask = 0;
+    for (ErrorReason reason : kAllErrorReasons) {
+      if (reason != ErrorReason::vanished && status.error_count(reason) > 0) {
+        mask |= 1ULL << static_cast<unsigned>(reason);
+      }
+    }
+    auto& last = last_logged_failures_.at(static_cast<std::size_t>(kind));
+    news = news || (mask & ~last) != 0;
+    last = mask;
+  }
+  if (news) {
+    spdlog::warn("snapshot of {} processes was partial: {} (counted in "
+                 "toolhelp_snapshot_errors_total; repeats are logged at debug level)",
+                 snapshot.processes.size(), summary);
+  } else {
+    spdlog::debug("snapshot: {} processes, {} threads{}{}", snapshot.processes.size(),
+                  snapshot.threads.size(), summary.empty() ? "" : "; ", summary);
+  }
+}
+
+void Exporter::run(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    if (reload_requested_.exchange(false)) {
+      reload();
+    }
+    const auto started = std::chrono::steady_clock::now();
+    cycle(stop);
+    std::chrono::milliseconds interval;
+    {
+      std::lock_guard lock(config_mutex_);
+      interval = config_.collection.interval;
+    }
+    std::unique_lock lock(wake_mutex_);
+    wake_.wait_until(lock, stop, started + interval, [this] { return reload_requested_.load(); });
+  }
+}
+
+void Exporter::request_reload() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    reload_requested_ = true;
+  }
+  wake_.notify_all();
+}
+
+std::vector<ConfigError> Exporter::reload() {
+  ConfigLoadResult result = load_config_();
+  if (!result.config) {
+    for (const ConfigError& error : result.errors) {
+      spdlog::error("reload: {}: {}", error.path, error.message);
+    }
+    spdlog::error("reload failed with {} error(s); keeping the running configuration",
+                  result.errors.size());
+    metrics_->set_reload_status({false, metrics_->reload_status().last_success_timestamp_seconds});
+    return result.errors;
+  }
+  std::lock_guard lock(config_mutex_);
+  const Config& next = *result.config;
+  if (next.web.listen_address != config_.web.listen_address ||
+      next.web.telemetry_path != config_.web.telemetry_path) {
+    spdlog::warn("reload: web.listen_address and web.telemetry_path take effect after a restart");
+  }
+  const std::string keep_address = config_.web.listen_address;
+  const std::string keep_path = config_.web.telemetry_path;
+  config_ = next;
+  config_.web.listen_address = keep_address;
+  config_.web.telemetry_path = keep_path;
+  aggregator_.reconfigure(aggregator_settings(config_));
+  page_context_ = {metrics_.get(), config_.web.telemetry_path, config_.collection.interval,
+                   config_summary(config_)};
+  metrics_->set_reload_status({true, unix_now()});
+  if (auto level = spdlog::level::from_str(config_.log.level); level != spdlog::level::off ||
+                                                              config_.log.level == "off") {
+    spdlog::set_level(level);
+  }
+  spdlog::info("configuration reloaded");
+  return {};
+}
+
+}  // namespace thx
+
+#include "service/logging.h"
+
+namespace thx {
+
+StartResult start_exporter(const CliOptions& options, LogMode mode) {
+  ConfigLoadResult loaded = load_effective_config(options);
+  if (!loaded.config) {
+    std::string error = "invalid configuration:";
+    for (const ConfigError& e : loaded.errors) {
+      error += "\n  " + e.path + ": " + e.message;
+    }
+    setup_logging(LogConfig{}, mode);  // so the reason reaches the console, journal or Event Log
+    return {nullptr, error};
+  }
+  const std::string log_error = setup_logging(loaded.config->log, mode);
+  if (!log_error.empty()) {
+    spdlog::warn("{}", log_error);
+  }
+  spdlog::info("toolhelp_exporter {} ({}) on {}", version(), revision(), platform_name());
+  auto exporter = std::make_unique<Exporter>(
+      *loaded.config, [options] { return load_effective_config(options); },
+      make_platform_source());
+  try {
+    exporter->listen();
+  } catch (const HttpServerError& error) {
+    return {nullptr, error.what()};
+  }
+  return {std::move(exporter), ""};
+}
+
+}  // namespace thx

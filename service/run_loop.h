@@ -1,1 +1,89 @@
+// The run loop: every interval, snapshot -> aggregate -> publish; reload on request; stop
+// promptly. The HTTP server only ever reads what was published.
 #pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <string>
+
+#include "collector/aggregator.h"
+#include "collector/source.h"
+#include "config/config.h"
+#include "exporter/http_server.h"
+#include "exporter/metrics.h"
+#include "exporter/pages.h"
+
+namespace thx {
+
+class Exporter {
+ public:
+  using ConfigLoader = std::function<ConfigLoadResult()>;
+
+  // Builds the pipeline; does not listen yet. `load_config` re-reads the configuration on reload.
+  Exporter(Config config, ConfigLoader load_config, std::unique_ptr<SnapshotSource> source);
+  ~Exporter();
+  Exporter(const Exporter&) = delete;
+  Exporter& operator=(const Exporter&) = delete;
+  Exporter(Exporter&&) = delete;
+  Exporter& operator=(Exporter&&) = delete;
+
+  // Binds the listener. Throws HttpServerError naming the address and the reason.
+  void listen();
+  [[nodiscard]] std::vector<int> listening_ports() const;
+
+  // Snapshot, aggregate, publish once. Returns false when `stop` cut the snapshot short (nothing
+  // is published then).
+  bool cycle(std::stop_token stop);
+
+  // Cycles every interval until `stop` is requested; returns within a moment of it.
+  void run(std::stop_token stop);
+
+  // Any thread: reload at the next opportunity (SIGHUP, PARAMCHANGE).
+  void request_reload();
+  // Reloads now; on failure keeps the running configuration. Returns the errors, if any.
+  std::vector<ConfigError> reload();
+
+  [[nodiscard]] const MetricsCollectable& metrics() const { return *metrics_; }
+
+ private:
+  SnapshotRequest snapshot_request() const;
+  void log_cycle(const Snapshot& snapshot);
+  std::map<std::string, HttpHandler> routes();
+
+  mutable std::mutex config_mutex_;  // guards config_ and page_context_ against reloads
+  Config config_;
+  PageContext page_context_;
+  ConfigLoader load_config_;
+  std::unique_ptr<SnapshotSource> source_;
+  Aggregator aggregator_;
+  std::shared_ptr<MetricsCollectable> metrics_;
+  std::unique_ptr<HttpServer> http_;
+
+  std::mutex wake_mutex_;
+  std::condition_variable_any wake_;
+  std::atomic<bool> reload_requested_{false};
+  std::array<std::uint64_t, kKindCount> last_logged_failures_{};
+};
+
+BuildInfo build_info();
+
+}  // namespace thx
+
+namespace thx {
+
+struct CliOptions;
+enum class LogMode;
+
+// Everything a start can fail at, in order: the configuration, the log file, the listener.
+// On failure `exporter` is empty and `error` says what was wrong and where.
+struct StartResult {
+  std::unique_ptr<Exporter> exporter;
+  std::string error;
+};
+StartResult start_exporter(const CliOptions& options, LogMode mode);
+
+}  // namespace thx

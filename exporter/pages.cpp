@@ -1,0 +1,183 @@
+#include "exporter/pages.h"
+
+#include <charconv>
+#include <ctime>
+#include <sstream>
+
+#include "collector/snapshot_json.h"
+
+namespace thx {
+namespace {
+
+double now_seconds() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+HttpResponse bad_request(const std::string& message) {
+  return {400, "text/plain; charset=utf-8", message + "\n"};
+}
+
+}  // namespace
+
+HttpResponse landing_page(const PageContext& context) {
+  const auto aggregate = context.metrics->latest();
+  const BuildInfo& build = context.metrics->build();
+  std::ostringstream html;
+  html << "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>toolhelp_exporter</title>"
+       << "</head><body><h1>toolhelp_exporter</h1>"
+       << "<p>Version " << html_escape(build.version) << " (" << html_escape(build.revision)
+       << "), " << html_escape(build.platform) << "</p><ul>"
+       << "<li><a href=\"" << html_escape(context.telemetry_path) << "\">Metrics</a></li>"
+       << "<li><a href=\"/snapshot\">Latest snapshot (JSON)</a></li>"
+       << "<li><a href=\"/healthz\">Health</a></li></ul>";
+  if (aggregate && aggregate->snapshot) {
+    html << "<h2>Last snapshot</h2><p>" << aggregate->processes << " processes, "
+         << aggregate->threads << " threads, " << aggregate->groups.size() << " groups, "
+         << aggregate->modules.size() << " module series</p><table border=\"1\">"
+         << "<tr><th>kind</th><th>state</th><th>seconds</th><th>errors</th></tr>";
+    for (Kind kind : kAllKinds) {
+      const KindStatus& status = aggregate->last_status.at(static_cast<std::size_t>(kind));
+      if (status.state == KindStatus::State::not_requested) {
+        continue;
+      }
+      html << "<tr><td>" << to_string(kind) << "</td><td>" << to_string(status.state)
+           << "</td><td>" << status.duration_seconds << "</td><td>";
+      for (ErrorReason reason : kAllErrorReasons) {
+        if (status.error_count(reason) > 0) {
+          html << to_string(reason) << "=" << status.error_count(reason) << " ";
+        }
+      }
+      html << "</td></tr>";
+    }
+    html << "</table>";
+  } else {
+    html << "<p>No snapshot yet.</p>";
+  }
+  html << "<h2>Configuration</h2><pre>" << html_escape(context.config_summary)
+       << "</pre></body></html>\n";
+  return {200, "text/html; charset=utf-8", html.str()};
+}
+
+namespace {
+
+// A copy of the snapshot with only the asked-for processes and kinds.
+Snapshot filter_snapshot(const Aggregate& aggregate, std::optional<std::uint32_t> pid,
+                         const std::optional<std::string>& group, std::optional<Kind> kind) {
+  const Snapshot& full = *aggregate.snapshot;
+  Snapshot out;
+  out.platform = full.platform;
+  out.taken_at_seconds = full.taken_at_seconds;
+  out.kinds = full.kinds;
+  out.status = full.status;
+  auto wanted = [&](std::uint32_t candidate) {
+    if (pid && candidate != *pid) {
+      return false;
+    }
+    if (group) {
+      auto it = aggregate.group_of_pid.find(candidate);
+      return it != aggregate.group_of_pid.end() && it->second == *group;
+    }
+    return true;
+  };
+  for (const Process& process : full.processes) {
+    if (wanted(process.pid)) {
+      out.processes.push_back(process);
+      if (kind && *kind != Kind::modules) {
+        out.processes.back().modules.clear();
+      }
+      if (kind && *kind != Kind::heaps && *kind != Kind::heap_blocks) {
+        out.processes.back().heaps.clear();
+      }
+    }
+  }
+  if (!kind || *kind == Kind::threads) {
+    for (const Thread& thread : full.threads) {
+      if (wanted(thread.owner_pid)) {
+        out.threads.push_back(thread);
+      }
+    }
+  }
+  for (const Process& process : out.processes) {
+    for (const Module& module : process.modules) {
+      if (auto it = full.module_versions.find(module.path); it != full.module_versions.end()) {
+        out.module_versions.insert(*it);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+HttpResponse snapshot_page(const PageContext& context, const HttpRequest& request) {
+  const auto aggregate = context.metrics->latest();
+  if (!aggregate || !aggregate->snapshot) {
+    return {503, "text/plain; charset=utf-8", "no snapshot yet\n"};
+  }
+  std::optional<std::uint32_t> pid;
+  std::optional<std::string> group;
+  std::optional<Kind> kind;
+  if (auto it = request.query.find("pid"); it != request.query.end()) {
+    std::uint32_t value = 0;
+    const char* end = it->second.data() + it->second.size();
+    const auto result = std::from_chars(it->second.data(), end, value);
+    if (result.ec != std::errc() || result.ptr != end) {
+      return bad_request("pid: expected a process id, got \"" + it->second + "\"");
+    }
+    pid = value;
+  }
+  if (auto it = request.query.find("kind"); it != request.query.end()) {
+    kind = kind_from_string(it->second);
+    if (!kind) {
+      return bad_request("kind: expected processes, threads, modules or heaps, got \"" +
+                         it->second + "\"");
+    }
+  }
+  if (auto it = request.query.find("group"); it != request.query.end()) {
+    group = it->second;
+  }
+  const Snapshot filtered = filter_snapshot(*aggregate, pid, group, kind);
+  return {200, "application/json", snapshot_to_json(filtered).dump(1) + "\n"};
+}
+
+HttpResponse health_page(const PageContext& context) {
+  const auto aggregate = context.metrics->latest();
+  const double max_age = 3.0 * std::chrono::duration<double>(context.interval).count();
+  if (!aggregate || aggregate->last_snapshot_timestamp_seconds == 0.0) {
+    return {503, "text/plain; charset=utf-8", "no snapshot yet\n"};
+  }
+  const double age = now_seconds() - aggregate->last_snapshot_timestamp_seconds;
+  if (age > max_age) {
+    return {503, "text/plain; charset=utf-8",
+            "last snapshot is " + std::to_string(age) + " s old (limit " +
+                std::to_string(max_age) + " s)\n"};
+  }
+  return {200, "text/plain; charset=utf-8", "ok\n"};
+}
+
+}  // namespace thx

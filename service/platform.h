@@ -1,0 +1,23 @@
+// What differs between platforms at the service level, one implementation a platform:
+// posix_signals.cpp (Linux) and windows_service.cpp (Windows).
+#pragma once
+
+#include "service/cli.h"
+#include "service/run_loop.h"
+
+namespace thx {
+
+// Called first in main(), before any thread starts (POSIX: block the stop and reload signals
+// so that only the signal-waiting thread receives them).
+void prepare_process();
+
+// Runs until Ctrl+C / SIGINT / SIGTERM; SIGHUP reloads (POSIX). Returns the exit code.
+int run_foreground(Exporter& exporter);
+
+// Windows: runs under the Service Control Manager (--service). Returns the exit code.
+int run_as_service(const CliOptions& options);
+
+// Windows: `service install|uninstall|start|stop|status`. Elsewhere: an error.
+int service_command(const CliOptions& options);
+
+}  // namespace thx

@@ -1,0 +1,225 @@
+#include "collector/aggregator.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+namespace thx {
+namespace {
+
+Process make_process(std::uint32_t pid, std::string name, std::int64_t start = 1000,
+                     std::uint32_t threads = 1) {
+  Process process;
+  process.pid = pid;
+  process.name = std::move(name);
+  process.path = "/usr/bin/" + process.name;
+  process.start_time_ns = start;
+  process.thread_count = threads;
+  return process;
+}
+
+std::shared_ptr<const Snapshot> snapshot_of(std::vector<Process> processes) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->platform = "test";
+  snapshot->taken_at_seconds = 1.7e9;
+  snapshot->kinds = KindSet{Kind::processes, Kind::modules};
+  snapshot->processes = std::move(processes);
+  snapshot->status_of(Kind::processes).state = KindStatus::State::complete;
+  snapshot->status_of(Kind::modules).state = KindStatus::State::complete;
+  return snapshot;
+}
+
+GroupRule rule(std::string group, std::optional<std::string> name,
+               std::optional<std::string> command_line = std::nullopt) {
+  GroupRule r;
+  r.group = std::move(group);
+  if (name) {
+    r.name = Regex(*name);
+  }
+  if (command_line) {
+    r.command_line = Regex(*command_line);
+  }
+  return r;
+}
+
+TEST(Aggregator, DefaultGroupsByExecutableName) {
+  Aggregator aggregator{AggregatorSettings{}};
+  auto aggregate = aggregator.update(
+      snapshot_of({make_process(1, "init", 1, 1), make_process(2, "sshd", 2, 3),
+                   make_process(3, "sshd", 3, 4)}));
+  EXPECT_EQ(aggregate->processes, 3U);
+  EXPECT_EQ(aggregate->threads, 8U);
+  ASSERT_EQ(aggregate->groups.size(), 2U);
+  EXPECT_EQ(aggregate->groups.at("sshd").processes, 2U);
+  EXPECT_EQ(aggregate->groups.at("sshd").threads, 7U);
+  EXPECT_EQ(aggregate->groups.at("init").processes, 1U);
+}
+
+TEST(Aggregator, FirstMatchWinsAndTemplatesUseNamedCaptures) {
+  AggregatorSettings settings;
+  settings.grouping.rules.push_back(
+      rule("svchost-{service}", "^svchost\\.exe$", "-k\\s+(?<service>\\S+)"));
+  settings.grouping.rules.push_back(rule("services", "\\.exe$"));
+  settings.grouping.unmatched_group = "";
+  Aggregator aggregator(settings);
+  Process netsvcs = make_process(10, "svchost.exe", 1);
+  netsvcs.command_line = "C:\\Windows\\system32\\svchost.exe -k netsvcs -p";
+  Process local = make_process(11, "svchost.exe", 2);
+  local.command_line = "svchost.exe -k LocalService";
+  Process lsass = make_process(12, "lsass.exe", 3);
+  Process unmatched = make_process(13, "bash", 4);
+  auto aggregate = aggregator.update(snapshot_of({netsvcs, local, lsass, unmatched}));
+  EXPECT_EQ(aggregate->groups.at("svchost-netsvcs").processes, 1U);
+  EXPECT_EQ(aggregate->groups.at("svchost-LocalService").processes, 1U);
+  EXPECT_EQ(aggregate->groups.at("services").processes, 1U);  // second rule
+  EXPECT_EQ(aggregate->groups.count("bash"), 0U);             // left out: no catch-all
+  EXPECT_EQ(aggregate->groups.size(), 3U);
+}
+
+TEST(Aggregator, CatchAllTemplate) {
+  AggregatorSettings settings;
+  settings.grouping.rules.push_back(rule("web", "^nginx$"));
+  settings.grouping.unmatched_group = "other";
+  Aggregator aggregator(settings);
+  auto aggregate = aggregator.update(
+      snapshot_of({make_process(1, "nginx"), make_process(2, "bash"), make_process(3, "cron")}));
+  EXPECT_EQ(aggregate->groups.at("web").processes, 1U);
+  EXPECT_EQ(aggregate->groups.at("other").processes, 2U);
+}
+
+TEST(Aggregator, ChurnCountsStartsAndExitsByIdentity) {
+  Aggregator aggregator{AggregatorSettings{}};
+  // The first snapshot's processes were running before the exporter: not starts.
+  auto first = aggregator.update(snapshot_of({make_process(1, "init"), make_process(5, "worker")}));
+  EXPECT_EQ(first->churn.at("worker").starts_total, 0U);
+  EXPECT_EQ(first->churn.at("worker").exits_total, 0U);
+
+  auto second = aggregator.update(snapshot_of(
+      {make_process(1, "init"), make_process(6, "worker", 2000), make_process(7, "worker", 2001)}));
+  EXPECT_EQ(second->churn.at("worker").starts_total, 2U);
+  EXPECT_EQ(second->churn.at("worker").exits_total, 1U);
+  EXPECT_EQ(second->groups.at("worker").processes, 2U);
+
+  // pid 6 reused by a new process (other start time): one exit and one start.
+  auto third = aggregator.update(snapshot_of(
+      {make_process(1, "init"), make_process(6, "worker", 3000), make_process(7, "worker", 2001)}));
+  EXPECT_EQ(third->churn.at("worker").starts_total, 3U);
+  EXPECT_EQ(third->churn.at("worker").exits_total, 2U);
+  EXPECT_EQ(aggregator.identity_cache_size(), 3U);
+}
+
+TEST(Aggregator, ExitedGroupKeepsCountersButLosesGauges) {
+  Aggregator aggregator{AggregatorSettings{}};
+  aggregator.update(snapshot_of({make_process(1, "init")}));
+  aggregator.update(snapshot_of({make_process(1, "init"), make_process(9, "job", 5)}));
+  auto after = aggregator.update(snapshot_of({make_process(1, "init")}));
+  EXPECT_EQ(after->groups.count("job"), 0U);
+  EXPECT_EQ(after->churn.at("job").starts_total, 1U);
+  EXPECT_EQ(after->churn.at("job").exits_total, 1U);
+  EXPECT_EQ(aggregator.identity_cache_size(), 1U);  // the exited identity left the cache
+}
+
+TEST(Aggregator, ReclassifiesAfterExec) {
+  AggregatorSettings settings;
+  settings.grouping.rules.push_back(rule("app", "^myapp$"));
+  settings.grouping.unmatched_group = "other";
+  Aggregator aggregator(settings);
+  aggregator.update(snapshot_of({make_process(1, "init")}));
+  // Seen between fork and exec: still named like its parent.
+  auto forked = aggregator.update(snapshot_of({make_process(1, "init"), make_process(2, "sh", 7)}));
+  EXPECT_EQ(forked->groups.at("other").processes, 2U);
+  auto execed =
+      aggregator.update(snapshot_of({make_process(1, "init"), make_process(2, "myapp", 7)}));
+  EXPECT_EQ(execed->groups.at("app").processes, 1U);
+  EXPECT_EQ(execed->groups.at("other").processes, 1U);
+  EXPECT_EQ(execed->churn.at("app").starts_total, 1U);
+  EXPECT_EQ(execed->churn.at("other").exits_total, 1U);
+}
+
+TEST(Aggregator, ReconfigureReclassifiesWithoutChurn) {
+  Aggregator aggregator{AggregatorSettings{}};
+  aggregator.update(snapshot_of({make_process(1, "init"), make_process(2, "nginx")}));
+  AggregatorSettings settings;
+  settings.grouping.rules.push_back(rule("web", "^nginx$"));
+  settings.grouping.unmatched_group = "other";
+  aggregator.reconfigure(settings);
+  auto aggregate = aggregator.update(snapshot_of({make_process(1, "init"), make_process(2, "nginx")}));
+  EXPECT_EQ(aggregate->groups.at("web").processes, 1U);
+  EXPECT_EQ(aggregate->churn.at("web").starts_total, 0U);
+}
+
+TEST(Aggregator, FailedProcessListIsNotAMassExit) {
+  Aggregator aggregator{AggregatorSettings{}};
+  aggregator.update(snapshot_of({make_process(1, "init"), make_process(2, "sshd")}));
+  auto failed = std::make_shared<Snapshot>();
+  failed->status_of(Kind::processes).state = KindStatus::State::failed;
+  failed->status_of(Kind::processes).count(ErrorReason::other);
+  auto aggregate = aggregator.update(failed);
+  EXPECT_EQ(aggregate->processes, 2U);
+  EXPECT_EQ(aggregate->churn.at("sshd").exits_total, 0U);
+  EXPECT_EQ(aggregate->errors_total[0][static_cast<std::size_t>(ErrorReason::other)], 1U);
+}
+
+TEST(Aggregator, ModuleInventoryIsBoundedAndCountsWhatItDropped) {
+  AggregatorSettings settings;
+  settings.modules.max_series = 2;
+  settings.modules.exclude.emplace_back("\\.mui$");
+  Aggregator aggregator(settings);
+  std::vector<Process> processes;
+  for (std::uint32_t pid = 1; pid <= 3; ++pid) {
+    Process process = make_process(pid, "app", pid);
+    process.modules_read = true;
+    process.modules.push_back({"libc.so.6", "/lib/libc.so.6", 0x1000, 0x2000});
+    if (pid < 3) {
+      process.modules.push_back({"libz.so.1", "/lib/libz.so.1", 0x5000, 0x100});
+    }
+    process.modules.push_back({"x" + std::to_string(pid) + ".so", "/opt/x" + std::to_string(pid) + ".so", 1, 1});
+    process.modules.push_back({"en.mui", "/lang/en.mui", 1, 1});
+    processes.push_back(process);
+  }
+  Process unreadable = make_process(4, "protected", 4);
+  processes.push_back(unreadable);
+  auto aggregate = aggregator.update(snapshot_of(processes));
+  ASSERT_EQ(aggregate->modules.size(), 2U);
+  EXPECT_EQ(aggregate->modules[0].path, "/lib/libc.so.6");
+  EXPECT_EQ(aggregate->modules[0].processes, 3U);
+  EXPECT_EQ(aggregate->modules[1].path, "/lib/libz.so.1");
+  EXPECT_EQ(aggregate->module_series_dropped, 3U);  // x1, x2, x3; en.mui excluded, not dropped
+  EXPECT_EQ(aggregate->processes_modules_unread, 1U);
+  EXPECT_EQ(aggregate->groups.at("app").distinct_modules, 6U);
+}
+
+TEST(Aggregator, PerProcessSeriesAreOptInAndBounded) {
+  AggregatorSettings settings;
+  settings.per_process.include.emplace_back("^db$");
+  settings.per_process.max_series = 1;
+  Aggregator aggregator(settings);
+  auto aggregate = aggregator.update(
+      snapshot_of({make_process(1, "db", 1, 4), make_process(2, "db", 2), make_process(3, "web")}));
+  ASSERT_EQ(aggregate->per_process.size(), 1U);
+  EXPECT_EQ(aggregate->per_process[0].pid, 1U);
+  EXPECT_EQ(aggregate->per_process[0].threads, 4U);
+  EXPECT_EQ(aggregate->per_process_series_dropped, 1U);
+}
+
+TEST(Aggregator, HostileCommandLineNeverHangsOrMatchesByAccident) {
+  AggregatorSettings settings;
+  settings.grouping.rules.push_back(rule("evil", std::nullopt, "^(a+)+$"));
+  settings.grouping.unmatched_group = "other";
+  Aggregator aggregator(settings);
+  Process process = make_process(1, "x");
+  process.command_line = std::string(32 * 1024, 'a') + "!";
+  auto aggregate = aggregator.update(snapshot_of({process}));
+  EXPECT_EQ(aggregate->groups.at("other").processes, 1U);
+}
+
+TEST(GroupTemplate, ExpandsCapturesThenBuiltins) {
+  Process process = make_process(1, "java");
+  EXPECT_EQ(expand_group_template("{name}:{main}", {{"main", "App"}}, process), "java:App");
+  EXPECT_EQ(expand_group_template("{path}", {}, process), "/usr/bin/java");
+  EXPECT_EQ(expand_group_template("{unknown}-x", {}, process), "-x");
+  EXPECT_EQ(expand_group_template("unbalanced {", {}, process), "unbalanced {");
+}
+
+}  // namespace
+}  // namespace thx

@@ -1,0 +1,28 @@
+// A minimal HTTP/1.1 client for tests, over loopback only, on Linux and Windows (Winsock).
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace thx::test {
+
+struct HttpResult {
+  int status = 0;
+  std::string headers;
+  std::string body;
+};
+
+// Sends `request_text` verbatim to 127.0.0.1:port and reads until the server closes.
+// nullopt when the connection fails.
+std::optional<std::string> raw_exchange(int port, const std::string& request_text,
+                                        int timeout_ms = 5000);
+
+// GET or POST `path` on 127.0.0.1:port.
+std::optional<HttpResult> http_request(int port, const std::string& method,
+                                       const std::string& path,
+                                       const std::string& extra_headers = "");
+
+// A port that was free a moment ago on 127.0.0.1.
+int free_port();
+
+}  // namespace thx::test

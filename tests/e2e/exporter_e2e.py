@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the real exporter binary, scraped over loopback.
+
+Runs against the Linux binary, or against the Windows .exe under Wine (scraped from Linux):
+  exporter_e2e.py --bin-dir DIR [--wine WINE_RUN_SCRIPT --wine-prefix DIR]
+The Windows run skips what Wine cannot show (signals, /proc); the SCM lifecycle has its own
+Windows test program.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+ARGS = None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def windows():
+    return ARGS.wine is not None
+
+
+def command(program, *args):
+    exe = os.path.join(ARGS.bin_dir, program + (".exe" if windows() else ""))
+    if windows():
+        return [ARGS.wine, "--prefix=" + ARGS.wine_prefix, exe, *args]
+    return [exe, *args]
+
+
+def get(port, path, method="GET", timeout=10):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels)): value} from the text format (enough for our own output)."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        head, value = line.rsplit(" ", 1)
+        name, labels = head, frozenset()
+        if "{" in head:
+            name, rest = head.split("{", 1)
+            pairs = []
+            for part in rest.rstrip("}").split('",'):
+                if part:
+                    key, val = part.split("=", 1)
+                    pairs.append((key, val.strip('"')))
+            labels = frozenset(pairs)
+        samples[(name, labels)] = float(value)
+    return samples
+
+
+class Exporter:
+    """The real binary in the foreground, on a free loopback port."""
+
+    def __init__(self, *extra, config=None):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="thx-e2e-")
+        args = ["--web.listen-address=127.0.0.1:%d" % self.port, *extra]
+        if config is not None:
+            self.config_path = os.path.join(self.dir, "config.json")
+            self.write_config(config)
+            args.append("--config.file=" + self.config_path)
+        self.log = open(os.path.join(self.dir, "log.txt"), "w+")
+        self.process = subprocess.Popen(command("toolhelp_exporter", *args), stdout=self.log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def write_config(self, config):
+        with open(self.config_path, "w") as f:
+            json.dump(config, f)
+
+    def wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError("exporter exited early: " + self.log_text())
+            try:
+                status, _ = get(self.port, "/healthz", timeout=2)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("exporter not healthy in time: " + self.log_text())
+
+    def metrics(self):
+        status, text = get(self.port, "/metrics")
+        assert status == 200, status
+        return text
+
+    def log_text(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Sleepers:
+    """N real processes of T threads each."""
+
+    def __init__(self, count, threads):
+        self.processes = [subprocess.Popen(command("thx_sleeper", "--threads", str(threads)),
+                                           stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                          for _ in range(count)]
+        for process in self.processes:
+            assert process.stdout.readline().strip() == b"ready"
+
+    def stop(self, count=None):
+        victims = self.processes[:count] if count is not None else self.processes
+        for process in victims:
+            process.kill()
+        for process in victims:
+            process.wait()
+        self.processes = self.processes[len(victims):]
+
+
+SLEEPER_GROUP = {"groups": {"rules": [{"group": "sleepers", "name": "^thx_sleeper"}],
+                            "unmatched_group": "other"},
+                 "collection": {"interval": "500ms"}}
+
+
+class ExporterTest(unittest.TestCase):
+    def test_scrape_passes_promtool_and_counts_spawned_processes(self):
+        sleepers = Sleepers(5, 4)
+        exporter = Exporter(config=SLEEPER_GROUP)
+        try:
+            exporter.wait_ready()
+            time.sleep(1.2)  # a cycle that surely saw the sleepers
+            text = exporter.metrics()
+            check = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
+                                   capture_output=True)
+            self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+            self.assertEqual(check.stdout + check.stderr, b"")
+            samples = parse_metrics(text)
+            names = {name for name, _ in samples}
+            for fixed in ["toolhelp_processes", "toolhelp_threads", "toolhelp_group_processes",
+                          "toolhelp_group_threads", "toolhelp_group_process_starts_total",
+                          "toolhelp_group_process_exits_total", "toolhelp_module_processes",
+                          "toolhelp_snapshot_duration_seconds", "toolhelp_snapshot_errors_total",
+                          "toolhelp_last_snapshot_timestamp_seconds", "toolhelp_build_info"]:
+                self.assertIn(fixed, names)
+            group = frozenset({("group", "sleepers")})
+            self.assertEqual(samples[("toolhelp_group_processes", group)], 5)
+            self.assertEqual(samples[("toolhelp_group_threads", group)], 20)
+            # Every process is grouped here, so the groups add up to the total.
+            total = sum(v for (n, _), v in samples.items() if n == "toolhelp_group_processes")
+            self.assertEqual(total, samples[("toolhelp_processes", frozenset())])
+
+            sleepers.stop(2)
+            time.sleep(1.5)
+            samples = parse_metrics(exporter.metrics())
+            self.assertEqual(samples[("toolhelp_group_processes", group)], 3)
+            self.assertEqual(samples[("toolhelp_group_process_exits_total", group)], 2)
+        finally:
+            sleepers.stop()
+            exporter.stop()
+
+    def test_snapshot_endpoint_filters(self):
+        sleepers = Sleepers(2, 3)
+        exporter = Exporter(config=SLEEPER_GROUP)
+        try:
+            exporter.wait_ready()
+            time.sleep(1.2)
+            status, body = get(exporter.port, "/snapshot?group=sleepers")
+            self.assertEqual(status, 200)
+            snapshot = json.loads(body)
+            self.assertEqual(len(snapshot["processes"]), 2)
+            pid = snapshot["processes"][0]["pid"]
+            status, body = get(exporter.port, f"/snapshot?pid={pid}&kind=threads")
+            self.assertEqual(status, 200)
+            self.assertEqual(len(json.loads(body)["threads"]), 3)
+            status, body = get(exporter.port, "/snapshot?pid=abc")
+            self.assertEqual(status, 400)
+            self.assertIn("pid", body)
+            status, body = get(exporter.port, "/")
+            self.assertEqual(status, 200)
+            self.assertIn("toolhelp_exporter", body)
+        finally:
+            sleepers.stop()
+            exporter.stop()
+
+    def test_port_already_taken_is_a_clear_startup_error(self):
+        with socket.socket() as blocker:
+            blocker.bind(("127.0.0.1", 0))
+            blocker.listen()
+            port = blocker.getsockname()[1]
+            result = subprocess.run(
+                command("toolhelp_exporter", f"--web.listen-address=127.0.0.1:{port}"),
+                capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn(f"127.0.0.1:{port}".encode(), result.stdout + result.stderr)
+
+    def test_broken_config_names_the_path_and_exits_non_zero(self):
+        directory = tempfile.mkdtemp()
+        try:
+            path = os.path.join(directory, "bad.json")
+            with open(path, "w") as f:
+                json.dump({"collection": {"interval": "soon"}, "web": {"nope": 1}}, f)
+            result = subprocess.run(command("toolhelp_exporter", "check-config", path),
+                                    capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            self.assertEqual(result.returncode, 1)
+            output = (result.stdout + result.stderr).decode()
+            self.assertIn("$.collection.interval", output)
+            self.assertIn("$.web.nope", output)
+            result = subprocess.run(command("toolhelp_exporter", "--config.file=" + path),
+                                    capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn("$.collection.interval", (result.stdout + result.stderr).decode())
+        finally:
+            shutil.rmtree(directory)
+
+    def test_version_and_once_textfile(self):
+        result = subprocess.run(command("toolhelp_exporter", "--version"), capture_output=True,
+                                timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(result.returncode, 0)
+        self.assertIn(b"toolhelp_exporter ", result.stdout)
+        directory = tempfile.mkdtemp()
+        try:
+            target = os.path.join(directory, "toolhelp.prom")
+            result = subprocess.run(command("toolhelp_exporter", "once", "--textfile", target),
+                                    capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            with open(target) as f:
+                text = f.read()
+            self.assertTrue(text.endswith("\n"))
+            self.assertIn("toolhelp_processes ", text)
+            self.assertEqual(os.listdir(directory), ["toolhelp.prom"])  # no temporary left
+        finally:
+            shutil.rmtree(directory)
+
+    def test_snapshot_command_json(self):
+        result = subprocess.run(command("toolhelp_exporter", "snapshot", "--json",
+                                        "--kinds", "processes,threads"),
+                                capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        snapshot = json.loads(result.stdout)
+        self.assertGreater(len(snapshot["processes"]), 0)
+        self.assertGreater(len(snapshot["threads"]), 0)
+
+
+@unittest.skipIf(os.name != "posix" or "--wine" in sys.argv, "POSIX signals")
+class SignalTest(unittest.TestCase):
+    def test_sighup_reloads_and_bad_reload_keeps_running_config(self):
+        exporter = Exporter(config=SLEEPER_GROUP)
+        try:
+            exporter.wait_ready()
+            changed = json.loads(json.dumps(SLEEPER_GROUP))
+            changed["groups"]["unmatched_group"] = "everything-else"
+            exporter.write_config(changed)
+            exporter.process.send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while time.time() < deadline and "everything-else" not in exporter.metrics():
+                time.sleep(0.2)
+            text = exporter.metrics()
+            self.assertIn('group="everything-else"', text)
+            self.assertIn("toolhelp_config_last_reload_successful 1", text)
+
+            with open(exporter.config_path, "w") as f:
+                f.write("{ broken")
+            exporter.process.send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while time.time() < deadline and \
+                    "toolhelp_config_last_reload_successful 0" not in exporter.metrics():
+                time.sleep(0.2)
+            text = exporter.metrics()
+            self.assertIn("toolhelp_config_last_reload_successful 0", text)
+            self.assertIn('group="everything-else"', text)  # still the running configuration
+            self.assertIn("reload", exporter.log_text())
+        finally:
+            exporter.stop()
+
+    def test_sigterm_stops_within_two_seconds(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            exporter = Exporter(config={"collection": {"interval": "100ms"}})
+            try:
+                exporter.wait_ready()
+                started = time.monotonic()
+                exporter.process.send_signal(sig)
+                exporter.process.wait(5)
+                self.assertLess(time.monotonic() - started, 2.0)
+                self.assertEqual(exporter.process.returncode, 0)
+            finally:
+                exporter.stop()
+
+    def test_lifecycle_reload_endpoint(self):
+        exporter = Exporter("--web.enable-lifecycle", config=SLEEPER_GROUP)
+        try:
+            exporter.wait_ready()
+            status, _ = get(exporter.port, "/-/reload", method="POST")
+            self.assertEqual(status, 200)
+            status, _ = get(exporter.port, "/-/reload", method="GET")
+            self.assertEqual(status, 405)
+        finally:
+            exporter.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--wine")
+    parser.add_argument("--wine-prefix")
+    ARGS, rest = parser.parse_known_args()
+    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)

@@ -69,7 +69,7 @@ struct CollectionConfig {
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
   std::string file;             // empty: no log file (the Windows service defaults one)
-  std::size_t file_max_bytes = 10 * 1024 * 1024;
+  std::size_t file_max_bytes = std::size_t{10} * 1024 * 1024;
   std::size_t file_max_files = 3;
 };
 

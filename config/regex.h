@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace thx {
 
@@ -39,13 +40,16 @@ class Regex {
   Regex& operator=(Regex&&) noexcept;
 
   // Searches `subject` (unanchored: write ^...$ to match the whole string). Invalid UTF-8 in the
-  // subject is matched byte-wise rather than rejected. Bounded work: a match that exceeds the
-  // limits reports limit_exceeded and counts as no match.
+  // subject is not an error: the invalid bytes match nothing, the valid text around them still
+  // matches. Bounded work: a match that exceeds the limits reports limit_exceeded and counts as
+  // no match.
   [[nodiscard]] Match search(std::string_view subject) const;
   [[nodiscard]] bool matches(std::string_view subject) const {
     return search(subject).outcome == Outcome::matched;
   }
   [[nodiscard]] const std::string& pattern() const { return pattern_; }
+  // The names of the pattern's named captures, (?<name>...), in the order they are numbered.
+  [[nodiscard]] std::vector<std::string> capture_names() const;
 
  private:
   struct Compiled;

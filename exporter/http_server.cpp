@@ -4,9 +4,22 @@
 #include <civetweb.h>
 #include <prometheus/exposer.h>
 
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 namespace thx {
 namespace {
@@ -86,6 +99,30 @@ void send(mg_connection* conn, const HttpResponse& response) {
             response.status, reason_phrase(response.status), response.content_type.c_str(),
             response.body.size());
   mg_write(conn, response.body.data(), response.body.size());
+}
+
+// civetweb's listener polls with a 2 s timeout and checks its stop flag only between polls, so
+// stopping could take 2 s. A connection to our own port wakes it at once.
+void knock(int port) {
+#ifdef _WIN32
+  using Socket = SOCKET;
+  const Socket invalid = INVALID_SOCKET;
+  auto close_socket = [](Socket s) { closesocket(s); };
+#else
+  using Socket = int;
+  const Socket invalid = -1;
+  auto close_socket = [](Socket s) { close(s); };
+#endif
+  Socket s = socket(AF_INET, SOCK_STREAM, 0);
+  if (s == invalid) {
+    return;
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  connect(s, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+  close_socket(s);
 }
 
 }  // namespace
@@ -179,7 +216,20 @@ HttpServer::~HttpServer() {
       g_servers.erase(port);
     }
   }
-  impl_->exposer.reset();  // joins civetweb's threads: no request runs after this
+  // Joins civetweb's threads: no request runs after this. Knock until it has stopped (a knock
+  // that arrives before the stop flag is set is just served).
+  std::atomic<bool> stopped{false};
+  std::thread knocker([&stopped, ports = impl_->ports] {
+    for (int i = 0; i < 200 && !stopped; ++i) {
+      for (int port : ports) {
+        knock(port);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  impl_->exposer.reset();
+  stopped = true;
+  knocker.join();
 }
 
 std::vector<int> HttpServer::listening_ports() const { return impl_->ports; }

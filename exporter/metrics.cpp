@@ -180,15 +180,17 @@ void add_health(std::vector<MetricFamily>& out, const Aggregate& aggregate) {
 
 }  // namespace
 
-std::vector<MetricFamily> to_metric_families(const Aggregate& aggregate, const BuildInfo& build,
+std::vector<MetricFamily> to_metric_families(const Aggregate* aggregate, const BuildInfo& build,
                                              const ReloadStatus& reload) {
   std::vector<MetricFamily> out;
   out.reserve(32);
-  add_totals(out, aggregate);
-  add_groups(out, aggregate);
-  add_modules(out, aggregate);
-  add_per_process(out, aggregate);
-  add_health(out, aggregate);
+  if (aggregate != nullptr) {
+    add_totals(out, *aggregate);
+    add_groups(out, *aggregate);
+    add_modules(out, *aggregate);
+    add_per_process(out, *aggregate);
+    add_health(out, *aggregate);
+  }
   FamilyBuilder(out, "toolhelp_build_info",
                 "The exporter's version, git revision and platform; always 1.", MetricType::Gauge)
       .add(1.0, {{"version", build.version},
@@ -239,9 +241,7 @@ std::vector<MetricFamily> MetricsCollectable::Collect() const {
     aggregate = latest_;
     reload = reload_;
   }
-  // Before the first snapshot only build and reload information is served.
-  static const Aggregate kEmpty;
-  return to_metric_families(aggregate ? *aggregate : kEmpty, build_, reload);
+  return to_metric_families(aggregate.get(), build_, reload);
 }
 
 }  // namespace thx

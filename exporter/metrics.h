@@ -27,8 +27,9 @@ struct ReloadStatus {
   double last_success_timestamp_seconds = 0.0;
 };
 
-// Everything /metrics shows, as families. Pure: the same input gives the same text.
-std::vector<prometheus::MetricFamily> to_metric_families(const Aggregate& aggregate,
+// Everything /metrics shows, as families. Pure: the same input gives the same text. Without an
+// aggregate (before the first snapshot) only the exporter's own information.
+std::vector<prometheus::MetricFamily> to_metric_families(const Aggregate* aggregate,
                                                          const BuildInfo& build,
                                                          const ReloadStatus& reload);
 

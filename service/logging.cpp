@@ -1,18 +1,44 @@
 #include "service/logging.h"
 
-#include <spdlog/sinks/ansicolor_sink.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <vector>
 
 #ifdef _WIN32
 #include <spdlog/sinks/win_eventlog_sink.h>
+// After windows.h, which the sink brings in.
+#include <shlobj.h>
 #endif
 
 namespace thx {
+namespace {
+
+// The Windows service's log file when log.file is empty, so that a failed start leaves its reason
+// somewhere readable: <ProgramData>\toolhelp_exporter\toolhelp_exporter.log. The known folder
+// rather than %ProgramData%, which Wine sets differently for services.
+std::string log_file_for(const LogConfig& config, LogMode mode) {
+#ifdef _WIN32
+  wchar_t* program_data = nullptr;
+  if (config.file.empty() && mode == LogMode::windows_service &&
+      SHGetKnownFolderPath(FOLDERID_ProgramData, 0, nullptr, &program_data) >= 0) {
+    const std::filesystem::path folder = std::filesystem::path(program_data) / "toolhelp_exporter";
+    CoTaskMemFree(program_data);
+    std::error_code ignored;  // a failure shows as the file failing to open
+    std::filesystem::create_directories(folder, ignored);
+    return (folder / "toolhelp_exporter.log").string();  // spdlog opens narrow names
+  }
+  CoTaskMemFree(program_data);
+#endif
+  static_cast<void>(mode);
+  return config.file;
+}
+
+}  // namespace
 
 LogMode detect_log_mode() {
   return std::getenv("JOURNAL_STREAM") != nullptr ? LogMode::journald : LogMode::foreground;
@@ -35,12 +61,13 @@ std::string setup_logging(const LogConfig& config, LogMode mode) {
     sinks.push_back(sink);
   }
 #endif
-  if (!config.file.empty()) {
+  const std::string file = log_file_for(config, mode);
+  if (!file.empty()) {
     try {
       sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
-          config.file, config.file_max_bytes, config.file_max_files));
+          file, config.file_max_bytes, config.file_max_files));
     } catch (const spdlog::spdlog_ex& e) {
-      error = "cannot open log file " + config.file + ": " + e.what();
+      error = "cannot open log file " + file + ": " + e.what();
     }
   }
   auto logger = std::make_shared<spdlog::logger>("toolhelp_exporter", sinks.begin(), sinks.end());

@@ -69,7 +69,7 @@ TEST_F(HttpServerTest, HandlerExceptionIsA500NotACrash) {
 
 TEST_F(HttpServerTest, MalformedRequestsDoNotStopService) {
   HttpServer server(web, metrics, {});
-  for (const std::string garbage :
+  for (const std::string& garbage :
        {std::string("\r\n\r\n"), std::string("GET\r\n\r\n"), std::string(20000, 'A') + "\r\n\r\n",
         std::string("GET /metrics HTTP/1.1\r\n") + std::string(70000, 'X') + "\r\n\r\n",
         std::string("\0\1\2\3", 4)}) {

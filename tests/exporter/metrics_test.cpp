@@ -25,7 +25,7 @@ std::shared_ptr<Aggregate> sample_aggregate() {
 }
 
 TEST(Metrics, EveryFixedMetricIsPresentWithHelp) {
-  const auto families = to_metric_families(*sample_aggregate(), {"1.2.3", "abc", "windows"}, {});
+  const auto families = to_metric_families(sample_aggregate().get(), {"1.2.3", "abc", "windows"}, {});
   std::set<std::string> names;
   for (const auto& family : families) {
     names.insert(family.name);
@@ -44,7 +44,7 @@ TEST(Metrics, EveryFixedMetricIsPresentWithHelp) {
 
 TEST(Metrics, TextFormatEscapesBackslashesAndQuotes) {
   const std::string text =
-      to_text_format(to_metric_families(*sample_aggregate(), {"1.2.3", "abc", "windows"}, {}));
+      to_text_format(to_metric_families(sample_aggregate().get(), {"1.2.3", "abc", "windows"}, {}));
   EXPECT_NE(text.find("toolhelp_module_processes{module=\"kernel32.dll\",path=\"C:\\\\Windows\\\\"
                       "System32\\\\kernel32.dll\"} 3"),
             std::string::npos)
@@ -53,7 +53,7 @@ TEST(Metrics, TextFormatEscapesBackslashesAndQuotes) {
             std::string::npos);
   EXPECT_NE(text.find("toolhelp_snapshot_errors_total{kind=\"processes\",reason=\"vanished\"} 7"),
             std::string::npos);
-  EXPECT_NE(text.find("toolhelp_build_info{platform=\"windows\",revision=\"abc\",version=\"1.2.3\"} 1"),
+  EXPECT_NE(text.find("toolhelp_build_info{version=\"1.2.3\",revision=\"abc\",platform=\"windows\"} 1"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("# TYPE toolhelp_group_process_starts_total counter"), std::string::npos);
@@ -74,6 +74,13 @@ TEST(Metrics, VanishedGroupDisappearsWithTheNextAggregate) {
       EXPECT_EQ(family.metric.size(), 1U);  // counters stay
     }
   }
+}
+
+TEST(Metrics, BeforeTheFirstSnapshotOnlyExporterInfoIsServed) {
+  MetricsCollectable collectable({"v", "r", "p"});
+  const std::string text = to_text_format(collectable.Collect());
+  EXPECT_NE(text.find("toolhelp_build_info"), std::string::npos);
+  EXPECT_EQ(text.find("toolhelp_processes"), std::string::npos) << "no made-up zeros";
 }
 
 TEST(Metrics, ReloadStatusIsExported) {

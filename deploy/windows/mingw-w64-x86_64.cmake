@@ -30,9 +30,13 @@ if(THX_WINDOWS_DEPS AND NOT IS_ABSOLUTE "${THX_WINDOWS_DEPS}")
 endif()
 
 # try_compile() projects re-read this file; hand them the prefix too.
-if(NOT "THX_WINDOWS_DEPS" IN_LIST CMAKE_TRY_COMPILE_PLATFORM_VARIABLES)
+# (list(FIND) rather than IN_LIST: this file also runs under the old policy
+# settings of dependencies with an old cmake_minimum_required.)
+list(FIND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES THX_WINDOWS_DEPS _thx_index)
+if(_thx_index EQUAL -1)
   list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES THX_WINDOWS_DEPS)
 endif()
+unset(_thx_index)
 
 set(CMAKE_FIND_ROOT_PATH /usr/${THX_MINGW_TRIPLE})
 if(THX_WINDOWS_DEPS)

@@ -4,4 +4,5 @@ target_compile_options(thx_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Werror
   -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
   -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough -Wmisleading-indentation
-  -Wduplicated-cond -Wlogical-op -Wuseless-cast)
+  # gcc only: clang rejects these as unknown options (an error with -Werror).
+  "$<$<CXX_COMPILER_ID:GNU>:-Wduplicated-cond;-Wlogical-op;-Wuseless-cast>")

@@ -25,6 +25,15 @@ class ProcessDetailCache {
     bool details_read = false;  // modules/heaps were read at details_read_at
     bool command_line_read = false;
     std::uint64_t last_seen_cycle = 0;
+    // The program the details above were read for (Linux: the executable path). exec() keeps the
+    // identity (pid and start time) but replaces modules and command line, so a source that sees
+    // a different program drops the cached details with forget_details().
+    std::string program;
+
+    void forget_details() {
+      details_read = false;
+      command_line_read = false;
+    }
   };
 
   // Starts a cycle: entries not touched before end_cycle() belong to exited processes.

@@ -134,7 +134,8 @@ struct Process {
 struct ProcessIdentity {
   std::uint32_t pid = 0;
   std::int64_t start_time_ns = 0;
-  auto operator<=>(const ProcessIdentity&) const = default;
+  // clang-tidy 14 mistakes the defaulted <=>'s comparisons with 0 for null pointers.
+  auto operator<=>(const ProcessIdentity&) const = default;  // NOLINT(modernize-use-nullptr)
 };
 
 inline ProcessIdentity identity_of(const Process& process) {

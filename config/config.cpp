@@ -3,6 +3,9 @@
 // error names its JSON path ($.groups.rules[2].name) and what was expected.
 #include "config/config.h"
 
+#include "config/network.h"
+#include "config/password.h"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -71,9 +74,6 @@ constexpr std::string_view kDefaultConfigJson = R"({
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-bool is_hex_digit(char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 bool is_alnum(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -182,62 +182,14 @@ std::string format_duration(milliseconds duration) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Addresses, parsed by hand (inet_pton is POSIX-only and accepts forms we do not want).
+// Addresses (config/network.h parses them; the same parser serves the access control list).
 
-// Dotted quad, four decimal parts 0..255, no leading zeros (some parsers read those as octal).
 bool is_ipv4(std::string_view text) {
-  for (int part = 0; part < 4; ++part) {
-    const std::size_t dot = text.find('.');
-    if ((part < 3) == (dot == std::string_view::npos)) {
-      return false;  // too few or too many parts
-    }
-    const std::string_view piece = text.substr(0, dot);
-    const auto value = parse_decimal(piece, 3);
-    if (!value || *value > 255 || (piece.size() > 1 && piece[0] == '0')) {
-      return false;
-    }
-    text.remove_prefix(part < 3 ? dot + 1 : text.size());
-  }
-  return true;
+  return text.find(':') == std::string_view::npos && parse_ip_address(text).has_value();
 }
 
-// Counts the 16-bit groups of one side of "::"; the last group may be an IPv4 tail (two groups).
-std::optional<int> count_ipv6_groups(std::string_view text, bool ipv4_tail_allowed) {
-  int groups = 0;
-  while (!text.empty()) {
-    const std::size_t colon = text.find(':');
-    const std::string_view piece = text.substr(0, colon);
-    if (colon == std::string_view::npos && ipv4_tail_allowed && piece.find('.') != piece.npos) {
-      return is_ipv4(piece) ? std::optional<int>(groups + 2) : std::nullopt;
-    }
-    if (piece.empty() || piece.size() > 4 || !all_of(piece, is_hex_digit)) {
-      return std::nullopt;
-    }
-    ++groups;
-    if (colon == std::string_view::npos) {
-      break;
-    }
-    text.remove_prefix(colon + 1);
-    if (text.empty()) {
-      return std::nullopt;  // a trailing single colon
-    }
-  }
-  return groups;
-}
-
-// RFC 4291 text forms: eight groups, or fewer with one "::"; no zone ("%eth0").
 bool is_ipv6(std::string_view text) {
-  const std::size_t gap = text.find("::");
-  if (gap == std::string_view::npos) {
-    return count_ipv6_groups(text, true) == 8;
-  }
-  const std::string_view tail = text.substr(gap + 2);
-  if (tail.find("::") != std::string_view::npos) {
-    return false;
-  }
-  const auto head_groups = count_ipv6_groups(text.substr(0, gap), false);
-  const auto tail_groups = count_ipv6_groups(tail, true);
-  return head_groups && tail_groups && *head_groups + *tail_groups <= 7;
+  return text.find(':') != std::string_view::npos && parse_ip_address(text).has_value();
 }
 
 // Each check returns what is wrong with a value, or nothing when it is fine.
@@ -565,6 +517,14 @@ class Fields {
 // The sections
 
 // user -> salted hash. The hash format is the exporter's business; here it only must be there.
+Problem password_hash_problem(std::string_view text) {
+  if (PasswordHash::parse(text)) {
+    return std::nullopt;
+  }
+  return "expected a password hash \"pbkdf2-sha256$<iterations>$<salt hex>$<key hex>\" as "
+         "printed by `toolhelp_exporter hash-password` (plain passwords are refused)";
+}
+
 void read_users(Reader& reader, const Json& json, const std::string& path,
                 std::map<std::string, std::string>& users) {
   if (!json.is_object()) {
@@ -578,7 +538,7 @@ void read_users(Reader& reader, const Json& json, const std::string& path,
     const std::string at = child_path(path, user);
     if (user.empty() || user.find(':') != std::string::npos) {
       reader.error(at, "a user name must be non-empty and cannot contain ':' (HTTP basic auth)");
-    } else if (auto text = reader.string(hash, at, non_empty_problem)) {
+    } else if (auto text = reader.string(hash, at, password_hash_problem)) {
       users[user] = std::move(*text);
     }
   }

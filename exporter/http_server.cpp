@@ -1,5 +1,8 @@
 #include "exporter/http_server.h"
 
+#include "config/network.h"
+#include "config/password.h"
+
 #include <CivetServer.h>
 #include <civetweb.h>
 #include <prometheus/exposer.h>
@@ -15,7 +18,9 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <set>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -76,6 +81,8 @@ const char* reason_phrase(int status) {
       return "OK";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 403:
       return "Forbidden";
     case 404:
@@ -91,15 +98,111 @@ const char* reason_phrase(int status) {
   }
 }
 
-void send(mg_connection* conn, const HttpResponse& response) {
+void send(mg_connection* conn, const HttpResponse& response, const char* extra_headers = "") {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
             "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-            "Connection: close\r\n\r\n",
+            "%sConnection: close\r\n\r\n",
             response.status, reason_phrase(response.status), response.content_type.c_str(),
-            response.body.size());
+            response.body.size(), extra_headers);
   mg_write(conn, response.body.data(), response.body.size());
 }
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    unsigned value = 0;
+    if (c >= 'A' && c <= 'Z') {
+      value = static_cast<unsigned>(c - 'A');
+    } else if (c >= 'a' && c <= 'z') {
+      value = static_cast<unsigned>(c - 'a' + 26);
+    } else if (c >= '0' && c <= '9') {
+      value = static_cast<unsigned>(c - '0' + 52);
+    } else if (c == '+') {
+      value = 62;
+    } else if (c == '/') {
+      value = 63;
+    } else if (c == '=') {
+      break;
+    } else {
+      return std::nullopt;
+    }
+    buffer = (buffer << 6U) | value;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> static_cast<unsigned>(bits)) & 0xFFU);
+    }
+  }
+  return out;
+}
+
+// Who may ask: the allowed networks and, when users are configured, HTTP basic authentication.
+// Verified credentials are remembered by their SHA-256 so that a scrape every few seconds does
+// not pay for PBKDF2 each time.
+class AccessControl {
+ public:
+  explicit AccessControl(const WebConfig& web) {
+    for (const std::string& text : web.allowed_networks) {
+      if (auto network = parse_ip_network(text)) {
+        networks_.push_back(*network);
+      }
+    }
+    for (const auto& [user, hash] : web.basic_auth_users) {
+      if (auto parsed = PasswordHash::parse(hash)) {
+        users_.emplace(user, *parsed);
+      }
+    }
+  }
+
+  [[nodiscard]] bool address_allowed(const char* remote_address) const {
+    if (networks_.empty()) {
+      return true;
+    }
+    auto address = parse_ip_address(remote_address);
+    return address && std::any_of(networks_.begin(), networks_.end(),
+                                  [&](const IpNetwork& n) { return n.contains(*address); });
+  }
+
+  [[nodiscard]] bool needs_credentials() const { return !users_.empty(); }
+
+  bool credentials_valid(const char* authorization) {
+    constexpr std::string_view kBasic = "Basic ";
+    if (authorization == nullptr || !std::string_view(authorization).starts_with(kBasic)) {
+      return false;
+    }
+    auto decoded = base64_decode(std::string_view(authorization).substr(kBasic.size()));
+    const std::size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos) {
+      return false;
+    }
+    const Sha256Digest fingerprint = sha256(*decoded);
+    {
+      std::lock_guard lock(mutex_);
+      if (verified_.contains(fingerprint)) {
+        return true;
+      }
+    }
+    auto user = users_.find(decoded->substr(0, colon));
+    if (user == users_.end() || !user->second.verify(decoded->substr(colon + 1))) {
+      return false;
+    }
+    std::lock_guard lock(mutex_);
+    if (verified_.size() >= 64) {
+      verified_.clear();  // bounded: a handful of scrapers use a handful of credentials
+    }
+    verified_.insert(fingerprint);
+    return true;
+  }
+
+ private:
+  std::vector<IpNetwork> networks_;
+  std::map<std::string, PasswordHash, std::less<>> users_;
+  std::mutex mutex_;
+  std::set<Sha256Digest> verified_;
+};
 
 // civetweb's listener polls with a 2 s timeout and checks its stop flag only between polls, so
 // stopping could take 2 s. A connection to our own port wakes it at once.
@@ -128,6 +231,9 @@ void knock(int port) {
 }  // namespace
 
 struct HttpServer::Impl {
+  explicit Impl(const WebConfig& web) : access(web) {}
+
+  AccessControl access;
   std::map<std::string, HttpHandler> routes;
   std::unique_ptr<prometheus::Exposer> exposer;
   std::vector<int> ports;
@@ -135,6 +241,16 @@ struct HttpServer::Impl {
   // Returns non-zero when the request was answered here; zero hands it to the Exposer.
   int handle(mg_connection* conn) {
     const mg_request_info* info = mg_get_request_info(conn);
+    if (!access.address_allowed(info->remote_addr)) {
+      send(conn, {403, "text/plain; charset=utf-8", "forbidden\n"});
+      return 403;
+    }
+    if (access.needs_credentials() &&
+        !access.credentials_valid(mg_get_header(conn, "Authorization"))) {
+      send(conn, {401, "text/plain; charset=utf-8", "unauthorized\n"},
+           "WWW-Authenticate: Basic realm=\"toolhelp_exporter\", charset=\"UTF-8\"\r\n");
+      return 401;
+    }
     const char* uri = info->local_uri != nullptr ? info->local_uri : "";
     auto route = routes.find(uri);
     if (route == routes.end()) {
@@ -181,7 +297,7 @@ std::string civetweb_listening_port(const std::string& listen_address) {
 
 HttpServer::HttpServer(const WebConfig& web, const std::shared_ptr<prometheus::Collectable>& metrics,
                        std::map<std::string, HttpHandler> routes)
-    : impl_(std::make_unique<Impl>()) {
+    : impl_(std::make_unique<Impl>(web)) {
   impl_->routes = std::move(routes);
   static const CivetCallbacks callbacks = [] {
     CivetCallbacks c;
@@ -193,7 +309,15 @@ HttpServer::HttpServer(const WebConfig& web, const std::shared_ptr<prometheus::C
       "listening_ports", civetweb_listening_port(web.listen_address),
       "num_threads", std::to_string(std::max<std::size_t>(web.max_connections, 1)),
       "request_timeout_ms", std::to_string(web.request_timeout.count()),
+      // Bounded header size: a larger request is refused before any handler runs.
+      "max_request_size", "16384",
+      "enable_keep_alive", "no",
   };
+  if (!web.tls_cert_file.empty()) {
+    // civetweb loads OpenSSL at run time; the certificate file holds the key as well.
+    options[1] += "s";
+    options.insert(options.end(), {"ssl_certificate", web.tls_cert_file});
+  }
   t_start_log.clear();
   try {
     impl_->exposer = std::make_unique<prometheus::Exposer>(options, &callbacks);

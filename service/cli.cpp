@@ -47,13 +47,22 @@ std::optional<KindSet> parse_kinds(std::string_view text, std::string& error) {
 
 std::optional<CliOptions::Command> command_named(std::string_view word) {
   using Command = CliOptions::Command;
-  if (word == "serve") return Command::serve;
-  if (word == "snapshot") return Command::snapshot;
-  if (word == "once") return Command::once;
-  if (word == "check-config") return Command::check_config;
-  if (word == "service") return Command::service;
-  if (word == "version") return Command::version;
-  if (word == "help") return Command::help;
+  if (word == "serve")
+    return Command::serve;
+  if (word == "snapshot")
+    return Command::snapshot;
+  if (word == "once")
+    return Command::once;
+  if (word == "check-config")
+    return Command::check_config;
+  if (word == "service")
+    return Command::service;
+  if (word == "version")
+    return Command::version;
+  if (word == "help")
+    return Command::help;
+  if (word == "hash-password")
+    return Command::hash_password;
   return std::nullopt;
 }
 
@@ -135,6 +144,8 @@ Commands:
   once --textfile PATH     take one snapshot and write its metrics to PATH atomically
   check-config FILE        validate a configuration file; print every error; exit 1 if any
   check-config --defaults  print the embedded default configuration
+  hash-password            read a password from standard input, print its salted hash for
+                           web.basic_auth_users
   service install|uninstall|start|stop|status [...]
                            manage the Windows service (Windows only)
   version                  print the version
@@ -169,17 +180,19 @@ ConfigLoadResult load_effective_config(const CliOptions& options) {
         path == "/snapshot" || path == "/-/reload") {
       result.errors.push_back({"--web.telemetry-path",
                                "expected a path starting with / other than /, /healthz, "
-                               "/snapshot and /-/reload, got \"" + path + "\""});
+                               "/snapshot and /-/reload, got \"" +
+                                   path + "\""});
     }
     config.web.telemetry_path = path;
   }
   if (options.log_level) {
-    static const std::vector<std::string> kLevels = {"trace", "debug", "info",    "warn",
+    static const std::vector<std::string> kLevels = {"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
     if (std::find(kLevels.begin(), kLevels.end(), *options.log_level) == kLevels.end()) {
-      result.errors.push_back({"--log.level", "expected one of trace, debug, info, warn, "
-                                              "error, critical, off, got \"" +
-                                                  *options.log_level + "\""});
+      result.errors.push_back({"--log.level",
+                               "expected one of trace, debug, info, warn, "
+                               "error, critical, off, got \"" +
+                                   *options.log_level + "\""});
     }
     config.log.level = *options.log_level;
   }

@@ -12,21 +12,21 @@
 namespace thx {
 
 struct CliOptions {
-  enum class Command { serve, version, help, snapshot, once, check_config, service };
+  enum class Command { serve, version, help, snapshot, once, check_config, service, hash_password };
   Command command = Command::serve;
 
-  std::string config_file;  // --config.file; empty: the embedded defaults
+  std::string config_file;                    // --config.file; empty: the embedded defaults
   std::optional<std::string> listen_address;  // --web.listen-address
   std::optional<std::string> telemetry_path;  // --web.telemetry-path
   std::optional<std::string> log_level;       // --log.level
   bool enable_lifecycle = false;              // --web.enable-lifecycle: POST /-/reload
 
-  bool json = false;              // snapshot --json
-  std::optional<KindSet> kinds;   // snapshot/once --kinds processes,threads,...
-  std::string textfile;           // once --textfile PATH
-  bool print_defaults = false;    // check-config --defaults
+  bool json = false;                      // snapshot --json
+  std::optional<KindSet> kinds;           // snapshot/once --kinds processes,threads,...
+  std::string textfile;                   // once --textfile PATH
+  bool print_defaults = false;            // check-config --defaults
   std::vector<std::string> service_args;  // service <verb> [options]: Windows only
-  bool run_as_service = false;    // --service: started by the Service Control Manager
+  bool run_as_service = false;            // --service: started by the Service Control Manager
 };
 
 struct CliParseResult {

@@ -2,12 +2,14 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "collector/snapshot_json.h"
 #include "collector/source.h"
 #include "config/config.h"
+#include "config/password.h"
 #include "exporter/metrics.h"
 #include "exporter/textfile.h"
 #include "service/cli.h"
@@ -16,6 +18,9 @@
 #include "service/run_loop.h"
 #include "service/snapshot_command.h"
 #include "service/version.h"
+#ifdef _WIN32
+#include "service/windows_service.h"
+#endif
 
 namespace thx {
 namespace {
@@ -60,7 +65,8 @@ int one_snapshot(const CliOptions& options) {
     }
     return 0;
   }
-  Exporter exporter(*loaded.config, [] { return ConfigLoadResult{}; }, make_platform_source());
+  Exporter exporter(
+      *loaded.config, [] { return ConfigLoadResult{}; }, make_platform_source());
   exporter.cycle(std::stop_token());
   try {
     write_textfile(options.textfile, to_text_format(exporter.metrics().Collect()));
@@ -68,6 +74,26 @@ int one_snapshot(const CliOptions& options) {
     std::cerr << error.what() << "\n";
     return 1;
   }
+  return 0;
+}
+
+// Reads one line (the password) from standard input and prints the hash to store.
+int hash_password_command() {
+  std::string password;
+  std::getline(std::cin, password);
+  if (!password.empty() && password.back() == '\r') {
+    password.pop_back();
+  }
+  if (password.empty()) {
+    std::cerr << "hash-password: expected a password on standard input\n";
+    return 2;
+  }
+  std::random_device random;
+  std::string salt;
+  for (int i = 0; i < 16; ++i) {
+    salt += static_cast<char>(random() & 0xFFU);
+  }
+  std::cout << hash_password(password, salt).to_string() << "\n";
   return 0;
 }
 
@@ -105,6 +131,8 @@ int run(const std::vector<std::string>& args) {
       return one_snapshot(options);
     case CliOptions::Command::service:
       return service_command(options);
+    case CliOptions::Command::hash_password:
+      return hash_password_command();
     case CliOptions::Command::serve:
       return serve(options);
   }
@@ -114,10 +142,14 @@ int run(const std::vector<std::string>& args) {
 }  // namespace
 }  // namespace thx
 
-int main(int argc, char** argv) {
+int main([[maybe_unused]] int argc, [[maybe_unused]] char** argv) {
   thx::prepare_process();
   try {
+#ifdef _WIN32
+    return thx::run(thx::command_line_arguments());  // UTF-8, unlike the ANSI argv
+#else
     return thx::run(std::vector<std::string>(argv + 1, argv + argc));
+#endif
   } catch (const std::exception& error) {
     std::cerr << "toolhelp_exporter: " << error.what() << "\n";
     return 1;

@@ -153,9 +153,10 @@ void Exporter::log_cycle(const Snapshot& snapshot) {
     last = mask;
   }
   if (news) {
-    spdlog::warn("snapshot of {} processes was partial: {} (counted in "
-                 "toolhelp_snapshot_errors_total; repeats are logged at debug level)",
-                 snapshot.processes.size(), summary);
+    spdlog::warn(
+        "snapshot of {} processes was partial: {} (counted in "
+        "toolhelp_snapshot_errors_total; repeats are logged at debug level)",
+        snapshot.processes.size(), summary);
   } else {
     spdlog::debug("snapshot: {} processes, {} threads{}{}", snapshot.processes.size(),
                   snapshot.threads.size(), summary.empty() ? "" : "; ", summary);
@@ -213,8 +214,8 @@ std::vector<ConfigError> Exporter::reload() {
   page_context_ = {metrics_.get(), config_.web.telemetry_path, config_.collection.interval,
                    config_summary(config_)};
   metrics_->set_reload_status({true, unix_now()});
-  if (auto level = spdlog::level::from_str(config_.log.level); level != spdlog::level::off ||
-                                                              config_.log.level == "off") {
+  if (auto level = spdlog::level::from_str(config_.log.level);
+      level != spdlog::level::off || config_.log.level == "off") {
     spdlog::set_level(level);
   }
   spdlog::info("configuration reloaded");
@@ -243,8 +244,7 @@ StartResult start_exporter(const CliOptions& options, LogMode mode) {
   }
   spdlog::info("toolhelp_exporter {} ({}) on {}", version(), revision(), platform_name());
   auto exporter = std::make_unique<Exporter>(
-      *loaded.config, [options] { return load_effective_config(options); },
-      make_platform_source());
+      *loaded.config, [options] { return load_effective_config(options); }, make_platform_source());
   try {
     exporter->listen();
   } catch (const HttpServerError& error) {

@@ -16,8 +16,8 @@ std::string hex(std::uint64_t value) {
 }  // namespace
 
 void print_snapshot_table(const Snapshot& snapshot, std::ostream& out) {
-  out << std::left << std::setw(8) << "PID" << std::setw(8) << "PPID" << std::setw(8)
-      << "THREADS" << std::setw(6) << "PRIO" << std::setw(26) << "NAME"
+  out << std::left << std::setw(8) << "PID" << std::setw(8) << "PPID" << std::setw(8) << "THREADS"
+      << std::setw(6) << "PRIO" << std::setw(26) << "NAME"
       << "PATH\n";
   for (const Process& process : snapshot.processes) {
     out << std::setw(8) << process.pid << std::setw(8) << process.parent_pid << std::setw(8)

@@ -162,7 +162,7 @@ TEST(ConfigLoad, ReadsEveryField) {
   // R"j(...)j": the JSON holds regexes ending in ')"'.
   const Config config = load_ok(R"j({
     "web": {"listen_address": "[::1]:0", "telemetry_path": "/m", "enable_lifecycle": true,
-            "allowed_networks": ["10.0.0.0/8", "fd00::/8"], "basic_auth_users": {"alice": "h"},
+            "allowed_networks": ["10.0.0.0/8", "fd00::/8"], "basic_auth_users": {"alice": "pbkdf2-sha256$1$73616c74$120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"},
             "max_connections": 3, "request_timeout": "1m30s",
             "tls_cert_file": "c.pem", "tls_key_file": "k.pem"},
     "collection": {"interval": "100ms", "module_interval": "1h", "kinds": ["processes", "heaps"],
@@ -178,7 +178,7 @@ TEST(ConfigLoad, ReadsEveryField) {
   EXPECT_EQ(config.web.telemetry_path, "/m");
   EXPECT_TRUE(config.web.enable_lifecycle);
   EXPECT_THAT(config.web.allowed_networks, ElementsAre("10.0.0.0/8", "fd00::/8"));
-  EXPECT_EQ(config.web.basic_auth_users.at("alice"), "h");
+  EXPECT_EQ(config.web.basic_auth_users.at("alice").substr(0, 16), "pbkdf2-sha256$1$");
   EXPECT_EQ(config.web.max_connections, 3U);
   EXPECT_EQ(config.web.request_timeout, 90s);
   EXPECT_EQ(config.web.tls_key_file, "k.pem");
@@ -335,7 +335,9 @@ TEST(ConfigWeb, TlsNeedsCertificateAndKey) {
 
 TEST(ConfigWeb, BasicAuthUsers) {
   EXPECT_EQ(only_error(R"({"web": {"basic_auth_users": {"alice": ""}}})"),
-            "$.web.basic_auth_users.alice: expected a non-empty string");
+            "$.web.basic_auth_users.alice: expected a password hash \"pbkdf2-sha256$<iterations>$<salt "
+            "hex>$<key hex>\" as printed by `toolhelp_exporter hash-password` (plain passwords are "
+            "refused)");
   EXPECT_EQ(only_error(R"({"web": {"basic_auth_users": {"bob": 5}}})"),
             "$.web.basic_auth_users.bob: expected a string, got 5");
   EXPECT_THAT(only_error(R"({"web": {"basic_auth_users": {"a:b": "h"}}})"),

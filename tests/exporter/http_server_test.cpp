@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/password.h"
 #include "exporter/metrics.h"
 #include "tests/support/http_client.h"
 
@@ -98,6 +99,71 @@ TEST_F(HttpServerTest, ConcurrentScrapesAllSucceed) {
     client.join();
   }
   EXPECT_EQ(ok.load(), 160);
+}
+
+}  // namespace
+}  // namespace thx
+
+namespace thx {
+namespace {
+
+TEST_F(HttpServerTest, AllowedNetworksRefuseOtherClients) {
+  web.allowed_networks = {"10.0.0.0/8"};
+  HttpServer server(web, metrics, {});
+  auto refused = test::http_request(port(), "GET", "/metrics");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_EQ(refused->body.find("toolhelp"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, LoopbackNetworkIsAllowed) {
+  web.allowed_networks = {"10.0.0.0/8", "127.0.0.0/8"};
+  HttpServer server(web, metrics, {});
+  auto allowed = test::http_request(port(), "GET", "/metrics");
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->status, 200);
+}
+
+TEST_F(HttpServerTest, BasicAuthenticationProtectsEveryPath) {
+  web.basic_auth_users["prometheus"] = hash_password("s3cret", "0123456789abcdef", 1000).to_string();
+  std::map<std::string, HttpHandler> routes;
+  routes["/"] = [](const HttpRequest&) { return HttpResponse{200, "text/plain", "landing\n"}; };
+  HttpServer server(web, metrics, routes);
+  for (const char* path : {"/metrics", "/"}) {
+    auto anonymous = test::http_request(port(), "GET", path);
+    ASSERT_TRUE(anonymous);
+    EXPECT_EQ(anonymous->status, 401) << path;
+    EXPECT_NE(anonymous->headers.find("WWW-Authenticate: Basic"), std::string::npos);
+    // "prometheus:wrong" and "prometheus:s3cret" in base64.
+    auto wrong = test::http_request(port(), "GET", path,
+                                    "Authorization: Basic cHJvbWV0aGV1czp3cm9uZw==\r\n");
+    ASSERT_TRUE(wrong);
+    EXPECT_EQ(wrong->status, 401) << path;
+    for (int i = 0; i < 2; ++i) {  // the second time from the verified-credentials cache
+      auto right = test::http_request(port(), "GET", path,
+                                      "Authorization: Basic cHJvbWV0aGV1czpzM2NyZXQ=\r\n");
+      ASSERT_TRUE(right);
+      EXPECT_EQ(right->status, 200) << path;
+    }
+  }
+}
+
+TEST_F(HttpServerTest, SlowAndIdleClientsDoNotBlockOthers) {
+  web.request_timeout = std::chrono::milliseconds(1000);
+  web.max_connections = 4;
+  HttpServer server(web, metrics, {});
+  // Half-sent requests hold connections open; the others still get answers.
+  std::vector<std::thread> slow;
+  for (int i = 0; i < 3; ++i) {
+    slow.emplace_back([this] { test::raw_exchange(port(), "GET /metrics HTTP/1.1\r\nHost: x", 3000); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto response = test::http_request(port(), "GET", "/metrics");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  for (auto& thread : slow) {
+    thread.join();
+  }
 }
 
 }  // namespace

@@ -314,9 +314,13 @@ HttpServer::HttpServer(const WebConfig& web, const std::shared_ptr<prometheus::C
       "enable_keep_alive", "no",
   };
   if (!web.tls_cert_file.empty()) {
-    // civetweb loads OpenSSL at run time; the certificate file holds the key as well.
-    options[1] += "s";
-    options.insert(options.end(), {"ssl_certificate", web.tls_cert_file});
+    // Refused rather than half-working: the civetweb these builds use (1.15) loads OpenSSL at
+    // run time and crashes during handshakes with OpenSSL 3 (seen here with Debian 12's), and
+    // the Windows build has no TLS at all.
+    throw HttpServerError("cannot listen on " + web.listen_address +
+                          " with TLS: this build serves plain HTTP only (civetweb 1.15 with "
+                          "OpenSSL 3 crashes on handshakes); terminate TLS in a reverse proxy "
+                          "and bind the exporter to 127.0.0.1");
   }
   t_start_log.clear();
   try {

@@ -323,6 +323,25 @@ class SignalTest(unittest.TestCase):
             exporter.stop()
 
 
+class TlsTest(unittest.TestCase):
+    def test_tls_configuration_is_refused_with_a_clear_reason(self):
+        """TLS is documented as unavailable (civetweb 1.15 + OpenSSL 3 crash on handshakes):
+        a configuration asking for it must fail at start, naming why, not crash later."""
+        directory = tempfile.mkdtemp()
+        try:
+            path = os.path.join(directory, "tls.json")
+            with open(path, "w") as f:
+                json.dump({"web": {"tls_cert_file": "cert.pem", "tls_key_file": "key.pem"}}, f)
+            result = subprocess.run(
+                command("toolhelp_exporter", "--config.file=" + path,
+                        f"--web.listen-address=127.0.0.1:{free_port()}"),
+                capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn(b"reverse proxy", result.stdout + result.stderr)
+        finally:
+            shutil.rmtree(directory)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin-dir", required=True)

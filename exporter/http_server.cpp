@@ -99,12 +99,14 @@ const char* reason_phrase(int status) {
 }
 
 void send(mg_connection* conn, const HttpResponse& response, const char* extra_headers = "") {
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-            "%sConnection: close\r\n\r\n",
-            response.status, reason_phrase(response.status), response.content_type.c_str(),
-            response.body.size(), extra_headers);
+  // Built as a string: mingw's printf family does not take %zu.
+  const std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
+                           reason_phrase(response.status) +
+                           "\r\nContent-Type: " + response.content_type +
+                           "\r\nContent-Length: " + std::to_string(response.body.size()) +
+                           "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n" +
+                           extra_headers + "Connection: close\r\n\r\n";
+  mg_write(conn, head.data(), head.size());
   mg_write(conn, response.body.data(), response.body.size());
 }
 

@@ -913,4 +913,9 @@ bool GroupingConfig::uses_command_line() const {
                      [](const GroupRule& rule) { return rule.command_line.has_value(); });
 }
 
+std::filesystem::path path_from_utf8(std::string_view text) {
+  const std::u8string utf8(text.begin(), text.end());
+  return std::filesystem::path(utf8);
+}
+
 }  // namespace thx

@@ -99,6 +99,10 @@ std::string_view default_config_json();
 ConfigLoadResult load_config_text(std::string_view text, std::string_view source = "<config>");
 ConfigLoadResult load_config_file(const std::filesystem::path& file);
 
+// A path from UTF-8 text (command-line arguments are UTF-8 on both platforms; a plain
+// std::string would be read in the ANSI code page on Windows).
+std::filesystem::path path_from_utf8(std::string_view text);
+
 // "15s", "100ms", "5m", "1h" -> milliseconds; nullopt when malformed.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 

@@ -165,7 +165,7 @@ Flags (they win over the configuration file):
 ConfigLoadResult load_effective_config(const CliOptions& options) {
   ConfigLoadResult result = options.config_file.empty()
                                 ? load_config_text(default_config_json(), "<defaults>")
-                                : load_config_file(options.config_file);
+                                : load_config_file(path_from_utf8(options.config_file));
   if (!result.config) {
     return result;
   }

@@ -30,7 +30,7 @@ int check_config(const CliOptions& options) {
     std::cout << default_config_json();
     return 0;
   }
-  const ConfigLoadResult result = load_config_file(options.config_file);
+  const ConfigLoadResult result = load_config_file(path_from_utf8(options.config_file));
   for (const ConfigError& error : result.errors) {
     std::cerr << options.config_file << ": " << error.path << ": " << error.message << "\n";
   }
@@ -69,7 +69,7 @@ int one_snapshot(const CliOptions& options) {
       *loaded.config, [] { return ConfigLoadResult{}; }, make_platform_source());
   exporter.cycle(std::stop_token());
   try {
-    write_textfile(options.textfile, to_text_format(exporter.metrics().Collect()));
+    write_textfile(path_from_utf8(options.textfile), to_text_format(exporter.metrics().Collect()));
   } catch (const std::exception& error) {
     std::cerr << error.what() << "\n";
     return 1;

@@ -57,6 +57,7 @@ constexpr DWORD kExitStopTimedOut = 3;
 constexpr DWORD kStartWaitHintMs = 10'000;
 constexpr DWORD kStopWaitHintMs = 3'000;
 constexpr auto kStartCheckpointInterval = 500ms;
+constexpr auto kStartBound = 60s;
 // From a stop request to STOPPED at most; past it the process ends with whatever still runs.
 constexpr auto kStopBound = 1500ms;
 constexpr auto kCommandStopWait = 10s;
@@ -228,7 +229,12 @@ void ServiceRun::request_stop(std::string_view why) {
 std::unique_ptr<Exporter> ServiceRun::start() {
   auto starting = std::async(std::launch::async,
                              [this] { return start_exporter(options_, LogMode::windows_service); });
+  const auto deadline = std::chrono::steady_clock::now() + kStartBound;
   while (starting.wait_for(kStartCheckpointInterval) != std::future_status::ready) {
+    if (std::chrono::steady_clock::now() > deadline) {  // progress reports must not go on forever
+      spdlog::critical("cannot start: still starting after {} s", kStartBound.count());
+      end_process_stopped(kExitStartFailed);
+    }
     report(SERVICE_START_PENDING, kStartWaitHintMs);
   }
   StartResult started;
@@ -404,12 +410,15 @@ std::optional<InstallOptions> parse_install(const std::vector<std::string>& args
       options.config_file = absolute_path(to_wide(value));
     } else if (flag == "--listen") {
       options.listen_address = value;
-    } else if (flag == "--start" && (value == "auto" || value == "delayed" || value == "manual")) {
+    } else if (flag == "--start") {
       options.start = value;
+      if (value != "auto" && value != "delayed" && value != "manual") {
+        error = "--start: expected auto, delayed or manual, got \"" + value + "\"";
+        return std::nullopt;
+      }
     } else {
-      error = "unexpected \"" + args[i] +
-              "\" (install [--config FILE] "
-              "[--start auto|delayed|manual] [--listen ADDR])";
+      error = "unknown option \"" + flag +
+              "\" (install [--config FILE] [--start auto|delayed|manual] [--listen ADDR])";
       return std::nullopt;
     }
   }
@@ -478,14 +487,13 @@ void configure_service(SC_HANDLE service, const InstallOptions& options) {
   change_config(service, SERVICE_CONFIG_PRESHUTDOWN_INFO, &preshutdown, "preshutdown timeout");
 }
 
-bool set_registry_value(HKEY key, const wchar_t* name, DWORD type, const void* data,
+void set_registry_value(HKEY key, const wchar_t* name, DWORD type, const void* data,
                         std::size_t bytes) {
   const LSTATUS status =
       RegSetValueExW(key, name, 0, type, static_cast<const BYTE*>(data), static_cast<DWORD>(bytes));
   if (status != ERROR_SUCCESS) {
     warn("RegSetValueExW(" + to_utf8(name) + ")", static_cast<DWORD>(status));
   }
-  return status == ERROR_SUCCESS;
 }
 
 // The Event Log source: messages and categories come from the table compiled into this program.

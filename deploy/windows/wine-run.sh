@@ -19,9 +19,11 @@ if command -v wine64 >/dev/null 2>&1; then wine=wine64; else wine=wine; fi
 case "${1:-}" in
   --start-server)
     mkdir -p "$WINEPREFIX"
-    # -p keeps the server alive between programs; wineboot initialises a new prefix once.
-    wineserver -p
-    "$wine" wineboot --init >/dev/null 2>&1 || true
+    # -p keeps the server alive between programs (it must not hold ctest's output open, and it
+    # fails harmlessly when one already runs). Plain wineboot initialises a new prefix once;
+    # "--init" on an existing prefix would start a second services.exe.
+    wineserver -p </dev/null >/dev/null 2>&1 || true
+    "$wine" wineboot </dev/null >/dev/null 2>&1 || true
     exit 0 ;;
   --stop-server)
     wineserver -k 2>/dev/null || true

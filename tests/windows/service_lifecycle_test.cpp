@@ -1,0 +1,518 @@
+// The Windows service end to end, the way the Service Control Manager runs it: install with the
+// program's own `service install`, start, scrape, reload with PARAMCHANGE, stop in bounded time,
+// uninstall; and the failed starts (a broken configuration, a port already taken) that must end
+// STOPPED with a service-specific exit code and their reason in the log. The service name is
+// fixed, so the cases run one after another and each removes the service even when it fails.
+// Under Wine this program is also what keeps the Wine server, and so the service, alive.
+
+// winsock2.h before windows.h, which would otherwise pull in the old winsock.h; shlobj.h after.
+#include <winsock2.h>
+
+#include <windows.h>
+
+#include <shlobj.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "collector/win32_util.h"
+#include "tests/support/http_client.h"
+
+namespace thx {
+namespace {
+
+using namespace std::chrono_literals;
+using win32::to_utf8;
+using win32::UniqueHandle;
+namespace fs = std::filesystem;
+
+constexpr const wchar_t* kServiceName = L"toolhelp_exporter";
+constexpr const wchar_t* kEventSourceKey =
+    L"SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\toolhelp_exporter";
+
+// Under Wine a second services.exe in the prefix (`wineboot --init` on a running prefix starts
+// one) splits the SCM: a service created through one is unknown to the other.
+constexpr const char* kScmHint =
+    " (under Wine: is there more than one services.exe in this prefix?)";
+
+// Every program of the build is in one folder.
+std::wstring exporter_program() {
+  std::wstring self(32768, L'\0');
+  self.resize(GetModuleFileNameW(nullptr, self.data(), static_cast<DWORD>(self.size())));
+  return self.substr(0, self.find_last_of(L"\\/") + 1) + L"toolhelp_exporter.exe";
+}
+
+std::wstring quoted(const fs::path& path) {
+  return L"\"" + path.wstring() + L"\"";
+}
+
+std::string read_file(const fs::path& file, std::uintmax_t from = 0) {
+  std::ifstream in(file, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(from));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::uintmax_t file_size_or_zero(const fs::path& file) {
+  std::error_code error;
+  const std::uintmax_t size = fs::file_size(file, error);
+  return error ? 0 : size;
+}
+
+// The ProgramData known folder (C:\ProgramData), where the service logs by default.
+fs::path program_data() {
+  wchar_t* path = nullptr;
+  fs::path folder;
+  if (SHGetKnownFolderPath(FOLDERID_ProgramData, 0, nullptr, &path) >= 0) {
+    folder = path;
+  }
+  CoTaskMemFree(path);
+  return folder;
+}
+
+// A JSON string literal for `text` (paths carry backslashes).
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string config_json(const std::string& unmatched_group, const fs::path& log_file) {
+  return R"({"collection": {"interval": "1s", "kinds": ["processes", "threads"]},
+             "groups": {"rules": [], "unmatched_group": )" +
+         json_string(unmatched_group) + R"(},
+             "log": {"level": "debug", "file": )" +
+         json_string(to_utf8(log_file.wstring())) + "}}";
+}
+
+void write_file(const fs::path& file, const std::string& text) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+struct ProcessResult {
+  DWORD exit_code = 0;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs toolhelp_exporter.exe with `arguments` to its end.
+ProcessResult run_exporter(const std::wstring& arguments) {
+  SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+  HANDLE read_end = nullptr;
+  HANDLE write_end = nullptr;
+  if (!CreatePipe(&read_end, &write_end, &inherit, 0)) {
+    return {~DWORD{0}, "CreatePipe failed"};
+  }
+  UniqueHandle reader(read_end);
+  UniqueHandle writer(write_end);
+  SetHandleInformation(read_end, HANDLE_FLAG_INHERIT, 0);
+  STARTUPINFOW startup{};
+  startup.cb = sizeof startup;
+  startup.dwFlags = STARTF_USESTDHANDLES;
+  startup.hStdOutput = write_end;
+  startup.hStdError = write_end;
+  const std::wstring program = exporter_program();
+  std::wstring command = L"\"" + program + L"\" " + arguments;
+  PROCESS_INFORMATION info{};
+  if (!CreateProcessW(program.c_str(), command.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr,
+                      &startup, &info)) {
+    return {~DWORD{0}, "CreateProcessW failed: " + std::to_string(GetLastError())};
+  }
+  UniqueHandle process(info.hProcess);
+  UniqueHandle thread(info.hThread);
+  writer.reset();  // so that reading ends when the child does
+  ProcessResult result;
+  char buffer[4096];
+  DWORD got = 0;
+  while (ReadFile(read_end, buffer, sizeof buffer, &got, nullptr) && got > 0) {
+    result.output.append(buffer, got);
+  }
+  WaitForSingleObject(process.get(), 60'000);
+  GetExitCodeProcess(process.get(), &result.exit_code);
+  return result;
+}
+
+// Owns an SC_HANDLE.
+class ScHandle {
+ public:
+  explicit ScHandle(SC_HANDLE handle = nullptr) : handle_(handle) {}
+  ~ScHandle() {
+    if (handle_ != nullptr) {
+      CloseServiceHandle(handle_);
+    }
+  }
+  ScHandle(const ScHandle&) = delete;
+  ScHandle& operator=(const ScHandle&) = delete;
+  ScHandle(ScHandle&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  ScHandle& operator=(ScHandle&&) = delete;
+  [[nodiscard]] SC_HANDLE get() const { return handle_; }
+  explicit operator bool() const { return handle_ != nullptr; }
+
+ private:
+  SC_HANDLE handle_;
+};
+
+// The service, or no handle with GetLastError() saying why.
+ScHandle open_service(DWORD access) {
+  const ScHandle manager(OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
+  if (!manager) {
+    return ScHandle();
+  }
+  return ScHandle(OpenServiceW(manager.get(), kServiceName, access));
+}
+
+SERVICE_STATUS_PROCESS query(SC_HANDLE service) {
+  SERVICE_STATUS_PROCESS status{};
+  DWORD needed = 0;
+  QueryServiceStatusEx(service, SC_STATUS_PROCESS_INFO, reinterpret_cast<BYTE*>(&status),
+                       sizeof status, &needed);
+  return status;
+}
+
+// Polls until the service is in `state` or `timeout` passed; the last status.
+SERVICE_STATUS_PROCESS wait_for_state(SC_HANDLE service, DWORD state,
+                                      std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  SERVICE_STATUS_PROCESS status = query(service);
+  while (status.dwCurrentState != state && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+    status = query(service);
+  }
+  return status;
+}
+
+std::string describe(const SERVICE_STATUS_PROCESS& status) {
+  return "state " + std::to_string(status.dwCurrentState) + ", win32 exit code " +
+         std::to_string(status.dwWin32ExitCode) + ", service-specific exit code " +
+         std::to_string(status.dwServiceSpecificExitCode);
+}
+
+std::string binary_path(SC_HANDLE service) {
+  DWORD needed = 0;
+  QueryServiceConfigW(service, nullptr, 0, &needed);
+  std::vector<BYTE> buffer(needed);
+  auto* config = reinterpret_cast<QUERY_SERVICE_CONFIGW*>(buffer.data());
+  if (needed == 0 || !QueryServiceConfigW(service, config, needed, &needed)) {
+    return {};
+  }
+  return to_utf8(config->lpBinaryPathName);
+}
+
+// Stops and deletes the service and its Event Log source with the SCM directly, so that cleaning
+// up does not depend on the program under test.
+void remove_service() {
+  const ScHandle service = open_service(SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE);
+  if (service) {
+    SERVICE_STATUS ignored{};
+    ControlService(service.get(), SERVICE_CONTROL_STOP, &ignored);
+    wait_for_state(service.get(), SERVICE_STOPPED, 10s);
+    DeleteService(service.get());
+  }
+  RegDeleteKeyW(HKEY_LOCAL_MACHINE, kEventSourceKey);
+}
+
+std::optional<DWORD> registry_dword(HKEY key, const wchar_t* name) {
+  DWORD value = 0;
+  DWORD size = sizeof value;
+  DWORD type = 0;
+  if (RegQueryValueExW(key, name, nullptr, &type, reinterpret_cast<BYTE*>(&value), &size) !=
+          ERROR_SUCCESS ||
+      type != REG_DWORD) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// EventMessageFile (REG_EXPAND_SZ), or nullopt.
+std::optional<std::wstring> registry_expand_string(HKEY key, const wchar_t* name) {
+  std::wstring value(1024, L'\0');
+  DWORD size = static_cast<DWORD>(value.size() * sizeof(wchar_t));
+  DWORD type = 0;
+  if (RegQueryValueExW(key, name, nullptr, &type, reinterpret_cast<BYTE*>(value.data()), &size) !=
+          ERROR_SUCCESS ||
+      type != REG_EXPAND_SZ) {
+    return std::nullopt;
+  }
+  value.resize(size / sizeof(wchar_t));
+  while (!value.empty() && value.back() == L'\0') {
+    value.pop_back();
+  }
+  return value;
+}
+
+LSTATUS open_event_source_key(HKEY& key) {
+  return RegOpenKeyExW(HKEY_LOCAL_MACHINE, kEventSourceKey, 0, KEY_QUERY_VALUE, &key);
+}
+
+// Scrapes until `needle` shows up in the metrics or `timeout` passed; the last body.
+std::string scrape_until(int port, const std::string& needle, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string body;
+  do {
+    if (auto response = test::http_request(port, "GET", "/metrics")) {
+      body = response->body;
+      if (response->status == 200 && body.find(needle) != std::string::npos) {
+        break;
+      }
+    }
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return body;
+}
+
+class ServiceLifecycleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    remove_service();  // a run that died half-way must not fail this one
+    dir_ =
+        fs::temp_directory_path() / ("thx_service_test_" + std::to_string(GetCurrentProcessId()));
+    fs::create_directories(dir_);
+  }
+
+  void TearDown() override {
+    remove_service();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  // Installs with the program's own command; the output shows what the platform refused.
+  void install(const fs::path& config, int port) {
+    const ProcessResult installed =
+        run_exporter(L"service install --start manual --config " + quoted(config) +
+                     L" --listen 127.0.0.1:" + std::to_wstring(port));
+    std::printf("service install said:\n%s", installed.output.c_str());
+    ASSERT_EQ(installed.exit_code, 0U) << installed.output;
+  }
+
+  // Starts the service and waits for it to end by itself (a start that fails).
+  SERVICE_STATUS_PROCESS start_and_wait_stopped() {
+    const ScHandle service = open_service(SERVICE_START | SERVICE_QUERY_STATUS);
+    EXPECT_TRUE(service) << GetLastError() << kScmHint;
+    if (!StartServiceW(service.get(), 0, nullptr)) {
+      std::printf("StartServiceW failed with %lu\n", GetLastError());  // it may already be gone
+    }
+    return wait_for_state(service.get(), SERVICE_STOPPED, 20s);
+  }
+
+  fs::path dir_;
+};
+
+void expect_event_source_registered() {
+  HKEY key = nullptr;
+  ASSERT_EQ(open_event_source_key(key), ERROR_SUCCESS);
+  EXPECT_EQ(registry_expand_string(key, L"EventMessageFile"), exporter_program());
+  EXPECT_EQ(registry_dword(key, L"TypesSupported"), 7U);
+  RegCloseKey(key);
+}
+
+// The quoted program, then --service, then the configuration made absolute.
+void expect_command_line(SC_HANDLE service, const fs::path& config) {
+  const std::string command_line = binary_path(service);
+  EXPECT_EQ(command_line.rfind("\"" + to_utf8(exporter_program()) + "\" --service", 0), 0U)
+      << command_line;
+  EXPECT_NE(command_line.find(to_utf8(config.wstring())), std::string::npos) << command_line;
+}
+
+void start_running(SC_HANDLE service, const fs::path& log_file) {
+  ASSERT_TRUE(StartServiceW(service, 0, nullptr)) << GetLastError();
+  const SERVICE_STATUS_PROCESS status = wait_for_state(service, SERVICE_RUNNING, 10s);
+  ASSERT_EQ(status.dwCurrentState, static_cast<DWORD>(SERVICE_RUNNING)) << describe(status) << "\n"
+                                                                        << read_file(log_file);
+  EXPECT_NE(status.dwProcessId, 0U);
+}
+
+// A changed configuration and PARAMCHANGE: the new group shows up in the metrics.
+void scrape_and_reload(SC_HANDLE service, int port, const fs::path& config,
+                       const fs::path& log_file) {
+  std::string metrics = scrape_until(port, "group=\"before-reload\"", 15s);
+  EXPECT_NE(metrics.find("toolhelp_build_info{"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("group=\"before-reload\""), std::string::npos) << metrics;
+
+  write_file(config, config_json("after-reload", log_file));
+  SERVICE_STATUS control_status{};
+  ASSERT_TRUE(ControlService(service, SERVICE_CONTROL_PARAMCHANGE, &control_status))
+      << GetLastError();
+  metrics = scrape_until(port, "group=\"after-reload\"", 15s);
+  EXPECT_NE(metrics.find("group=\"after-reload\""), std::string::npos) << metrics;
+  EXPECT_TRUE(ControlService(service, SERVICE_CONTROL_INTERROGATE, &control_status))
+      << GetLastError();
+}
+
+// STOP reaches STOPPED within 2 s, with no exit code.
+void stop_within_bound(SC_HANDLE service) {
+  SERVICE_STATUS control_status{};
+  const auto stop_sent = std::chrono::steady_clock::now();
+  ASSERT_TRUE(ControlService(service, SERVICE_CONTROL_STOP, &control_status)) << GetLastError();
+  const SERVICE_STATUS_PROCESS status = wait_for_state(service, SERVICE_STOPPED, 10s);
+  const auto stop_took = std::chrono::steady_clock::now() - stop_sent;
+  ASSERT_EQ(status.dwCurrentState, static_cast<DWORD>(SERVICE_STOPPED)) << describe(status);
+  const double seconds = std::chrono::duration<double>(stop_took).count();
+  std::printf("STOP to STOPPED: %.3f s\n", seconds);
+  EXPECT_LT(stop_took, 2s) << seconds << " s";
+  EXPECT_EQ(status.dwWin32ExitCode, static_cast<DWORD>(NO_ERROR)) << describe(status);
+}
+
+TEST_F(ServiceLifecycleTest, InstallStartScrapeReloadStopUninstall) {
+  const int port = test::free_port();
+  const fs::path log_file = dir_ / "exporter.log";
+  const fs::path config = dir_ / "config.json";
+  write_file(config, config_json("before-reload", log_file));
+  ASSERT_NO_FATAL_FAILURE(install(config, port));
+  ASSERT_NO_FATAL_FAILURE(expect_event_source_registered());
+  {
+    const ScHandle service =
+        open_service(SERVICE_START | SERVICE_STOP | SERVICE_QUERY_STATUS | SERVICE_QUERY_CONFIG |
+                     SERVICE_INTERROGATE | SERVICE_PAUSE_CONTINUE);
+    ASSERT_TRUE(service) << GetLastError() << kScmHint;
+    expect_command_line(service.get(), config);
+    ASSERT_NO_FATAL_FAILURE(start_running(service.get(), log_file));
+
+    const ProcessResult status = run_exporter(L"service status");
+    EXPECT_EQ(status.exit_code, 0U) << status.output;
+    EXPECT_NE(status.output.find("state: RUNNING"), std::string::npos) << status.output;
+
+    ASSERT_NO_FATAL_FAILURE(scrape_and_reload(service.get(), port, config, log_file));
+    ASSERT_NO_FATAL_FAILURE(stop_within_bound(service.get()));
+  }  // a deleted service goes once no handle to it is open
+  const std::string log = read_file(log_file);
+  EXPECT_NE(log.find("PARAMCHANGE"), std::string::npos) << log;
+  EXPECT_NE(log.find("configuration reloaded"), std::string::npos) << log;
+
+  const ProcessResult uninstalled = run_exporter(L"service uninstall");
+  EXPECT_EQ(uninstalled.exit_code, 0U) << uninstalled.output;
+  const ScHandle gone = open_service(SERVICE_QUERY_STATUS);
+  EXPECT_FALSE(gone);
+  EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_SERVICE_DOES_NOT_EXIST));
+  HKEY key = nullptr;
+  EXPECT_EQ(open_event_source_key(key), ERROR_FILE_NOT_FOUND);
+}
+
+TEST_F(ServiceLifecycleTest, BrokenConfigurationStopsWithExitCodeAndNamesThePath) {
+  // No log.file in a configuration that cannot be read: the default file under ProgramData.
+  const fs::path default_log = program_data() / "toolhelp_exporter" / "toolhelp_exporter.log";
+  const std::uintmax_t log_before = file_size_or_zero(default_log);
+
+  const fs::path config = dir_ / "broken.json";
+  write_file(config, R"({"collection": {"interval": "soon"}})");
+  ASSERT_NO_FATAL_FAILURE(install(config, test::free_port()));
+
+  const SERVICE_STATUS_PROCESS status = start_and_wait_stopped();
+  ASSERT_EQ(status.dwCurrentState, static_cast<DWORD>(SERVICE_STOPPED)) << describe(status);
+  EXPECT_EQ(status.dwWin32ExitCode, static_cast<DWORD>(ERROR_SERVICE_SPECIFIC_ERROR))
+      << describe(status);
+  EXPECT_NE(status.dwServiceSpecificExitCode, 0U) << describe(status);
+  const std::string log = read_file(default_log, log_before);
+  EXPECT_NE(log.find("$.collection.interval"), std::string::npos) << default_log << ":\n" << log;
+
+  // `service start` says the start failed, with the exit codes.
+  const ProcessResult started = run_exporter(L"service start");
+  EXPECT_EQ(started.exit_code, 1U) << started.output;
+  EXPECT_NE(started.output.find("service-specific exit code"), std::string::npos) << started.output;
+}
+
+TEST_F(ServiceLifecycleTest, PortTakenStopsWithExitCodeAndNamesTheAddress) {
+  // Hold the port: a listening socket on 127.0.0.1:port.
+  WSADATA wsa{};
+  ASSERT_EQ(WSAStartup(MAKEWORD(2, 2), &wsa), 0);
+  const int port = test::free_port();
+  const SOCKET holder = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<u_short>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(holder, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0)
+      << WSAGetLastError();
+  ASSERT_EQ(listen(holder, 1), 0);
+
+  const fs::path log_file = dir_ / "port.log";
+  const fs::path config = dir_ / "config.json";
+  write_file(config, config_json("{name}", log_file));
+  ASSERT_NO_FATAL_FAILURE(install(config, port));
+
+  const SERVICE_STATUS_PROCESS status = start_and_wait_stopped();
+  closesocket(holder);
+  WSACleanup();
+  ASSERT_EQ(status.dwCurrentState, static_cast<DWORD>(SERVICE_STOPPED)) << describe(status);
+  EXPECT_EQ(status.dwWin32ExitCode, static_cast<DWORD>(ERROR_SERVICE_SPECIFIC_ERROR))
+      << describe(status);
+  EXPECT_NE(status.dwServiceSpecificExitCode, 0U) << describe(status);
+  const std::string log = read_file(log_file);
+  EXPECT_NE(log.find("cannot start"), std::string::npos) << log;
+  EXPECT_NE(log.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << log;
+}
+
+// Event 1000 (what spdlog's Event Log sink reports) is the inserted line itself; the categories
+// name spdlog's levels.
+TEST(MessageTableTest, Event1000IsTheLoggedLine) {
+  const HMODULE program = LoadLibraryExW(exporter_program().c_str(), nullptr,
+                                         LOAD_LIBRARY_AS_DATAFILE | LOAD_LIBRARY_AS_IMAGE_RESOURCE);
+  ASSERT_NE(program, nullptr) << GetLastError();
+  auto format = [program](DWORD id, const wchar_t* insert) {
+    DWORD_PTR arguments[] = {reinterpret_cast<DWORD_PTR>(insert)};
+    wchar_t buffer[256] = {};
+    const DWORD length =
+        FormatMessageW(FORMAT_MESSAGE_FROM_HMODULE | FORMAT_MESSAGE_ARGUMENT_ARRAY, program, id, 0,
+                       buffer, 256, reinterpret_cast<va_list*>(arguments));
+    return std::wstring(buffer, length);
+  };
+  EXPECT_EQ(format(1000, L"[warning] snapshot was partial"), L"[warning] snapshot was partial");
+  EXPECT_EQ(format(4, nullptr).rfind(L"Error", 0), 0U);
+  FreeLibrary(program);
+}
+
+// `--service` from a console (no Service Control Manager behind it): the program says so and
+// serves in the foreground.
+TEST_F(ServiceLifecycleTest, ServiceFlagFromAConsoleFallsBackToTheForeground) {
+  const int port = test::free_port();
+  const fs::path config = dir_ / "config.json";
+  write_file(config, config_json("{name}", dir_ / "foreground.log"));
+  const fs::path output_file = dir_ / "foreground.out";
+  SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+  UniqueHandle output(CreateFileW(output_file.c_str(), GENERIC_WRITE, FILE_SHARE_READ, &inherit,
+                                  CREATE_ALWAYS, 0, nullptr));
+  ASSERT_TRUE(output);
+  STARTUPINFOW startup{};
+  startup.cb = sizeof startup;
+  startup.dwFlags = STARTF_USESTDHANDLES;
+  startup.hStdOutput = output.get();
+  startup.hStdError = output.get();
+  const std::wstring program = exporter_program();
+  std::wstring command = L"\"" + program + L"\" --service --config.file=" + quoted(config) +
+                         L" --web.listen-address=127.0.0.1:" + std::to_wstring(port);
+  PROCESS_INFORMATION info{};
+  ASSERT_TRUE(CreateProcessW(program.c_str(), command.data(), nullptr, nullptr, TRUE,
+                             CREATE_NEW_PROCESS_GROUP, nullptr, nullptr, &startup, &info))
+      << GetLastError();
+  UniqueHandle process(info.hProcess);
+  UniqueHandle thread(info.hThread);
+  output.reset();
+
+  const std::string metrics = scrape_until(port, "toolhelp_build_info{", 15s);
+  EXPECT_NE(metrics.find("toolhelp_build_info{"), std::string::npos) << read_file(output_file);
+  // Ctrl+Break stops it gracefully where the console allows; otherwise end it.
+  GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, info.dwProcessId);
+  if (WaitForSingleObject(process.get(), 5000) != WAIT_OBJECT_0) {
+    std::printf("Ctrl+Break did not reach the program; terminating it\n");
+    TerminateProcess(process.get(), 1);
+    WaitForSingleObject(process.get(), 5000);
+  }
+  const std::string said = read_file(output_file);
+  EXPECT_NE(said.find("not started by the Service Control Manager"), std::string::npos) << said;
+}
+
+}  // namespace
+}  // namespace thx

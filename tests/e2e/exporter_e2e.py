@@ -7,6 +7,7 @@ The Windows run skips what Wine cannot show (signals, /proc); the SCM lifecycle 
 Windows test program.
 """
 import argparse
+import atexit
 import json
 import os
 import shutil
@@ -124,11 +125,28 @@ class Exporter:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# Tests running in parallel (and anything else on the machine) spawn thx_sleeper too: this run's
+# sleepers are copies under a name of their own (short: Linux keeps 15 characters of a name).
+SLEEPER_NAME = "e2e%d" % (os.getpid() % 100000)
+
+
+def sleeper_program():
+    suffix = ".exe" if windows() else ""
+    directory = os.path.join(tempfile.gettempdir(), "thx-e2e-sleeper-%d" % os.getpid())
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+        atexit.register(shutil.rmtree, directory, True)
+    program = os.path.join(directory, SLEEPER_NAME + suffix)
+    if not os.path.exists(program):
+        shutil.copy2(os.path.join(ARGS.bin_dir, "thx_sleeper" + suffix), program)
+    return [ARGS.wine, "--prefix=" + ARGS.wine_prefix, program] if windows() else [program]
+
+
 class Sleepers:
     """N real processes of T threads each."""
 
     def __init__(self, count, threads):
-        self.processes = [subprocess.Popen(command("thx_sleeper", "--threads", str(threads)),
+        self.processes = [subprocess.Popen(sleeper_program() + ["--threads", str(threads)],
                                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
                           for _ in range(count)]
         for process in self.processes:
@@ -143,7 +161,7 @@ class Sleepers:
         self.processes = self.processes[len(victims):]
 
 
-SLEEPER_GROUP = {"groups": {"rules": [{"group": "sleepers", "name": "^thx_sleeper"}],
+SLEEPER_GROUP = {"groups": {"rules": [{"group": "sleepers", "name": "^" + SLEEPER_NAME}],
                             "unmatched_group": "other"},
                  "collection": {"interval": "500ms"}}
 

@@ -331,7 +331,9 @@ HttpServer::HttpServer(const WebConfig& web, const std::shared_ptr<prometheus::C
     std::string reason = t_start_log.empty() ? error.what() : t_start_log;
     throw HttpServerError("cannot listen on " + web.listen_address + ": " + reason);
   }
-  impl_->exposer->RegisterCollectable(metrics, web.telemetry_path);
+  if (!impl_->routes.contains(web.telemetry_path)) {
+    impl_->exposer->RegisterCollectable(metrics, web.telemetry_path);
+  }
   impl_->ports = impl_->exposer->GetListeningPorts();
   std::lock_guard lock(g_servers_mutex);
   for (int port : impl_->ports) {

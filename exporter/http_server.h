@@ -39,7 +39,8 @@ class HttpServerError : public std::runtime_error {
 class HttpServer {
  public:
   // Binds and starts serving. `routes` maps exact paths to handlers; the telemetry path is served
-  // from `metrics`. Throws HttpServerError when it cannot listen.
+  // from `metrics` through the Exposer unless `routes` serves it (the exporter serves its
+  // pre-rendered text that way). Throws HttpServerError when it cannot listen.
   HttpServer(const WebConfig& web, const std::shared_ptr<prometheus::Collectable>& metrics,
              std::map<std::string, HttpHandler> routes);
   ~HttpServer();

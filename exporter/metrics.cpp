@@ -216,11 +216,13 @@ MetricsCollectable::MetricsCollectable(BuildInfo build) : build_(std::move(build
 void MetricsCollectable::publish(std::shared_ptr<const Aggregate> aggregate) {
   std::lock_guard lock(mutex_);
   latest_ = std::move(aggregate);
+  text_.reset();
 }
 
 void MetricsCollectable::set_reload_status(const ReloadStatus& reload) {
   std::lock_guard lock(mutex_);
   reload_ = reload;
+  text_.reset();
 }
 
 std::shared_ptr<const Aggregate> MetricsCollectable::latest() const {
@@ -242,6 +244,15 @@ std::vector<MetricFamily> MetricsCollectable::Collect() const {
     reload = reload_;
   }
   return to_metric_families(aggregate.get(), build_, reload);
+}
+
+std::shared_ptr<const std::string> MetricsCollectable::text() const {
+  std::lock_guard lock(mutex_);
+  if (!text_) {
+    text_ = std::make_shared<const std::string>(
+        to_text_format(to_metric_families(latest_.get(), build_, reload_)));
+  }
+  return text_;
 }
 
 }  // namespace thx

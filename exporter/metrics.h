@@ -49,11 +49,16 @@ class MetricsCollectable : public prometheus::Collectable {
 
   [[nodiscard]] std::vector<prometheus::MetricFamily> Collect() const override;
 
+  // The text exposition of the latest aggregate, rendered once per publish and shared by every
+  // scrape of that cycle: concurrent scrapers cost one rendering, not one each.
+  [[nodiscard]] std::shared_ptr<const std::string> text() const;
+
  private:
   const BuildInfo build_;
-  mutable std::mutex mutex_;  // guards the two fields below: held only to copy a pointer
+  mutable std::mutex mutex_;  // guards the fields below
   std::shared_ptr<const Aggregate> latest_;
   ReloadStatus reload_;
+  mutable std::shared_ptr<const std::string> text_;  // reset by publish and set_reload_status
 };
 
 }  // namespace thx

@@ -94,3 +94,21 @@ TEST(Metrics, ReloadStatusIsExported) {
 
 }  // namespace
 }  // namespace thx
+
+namespace thx {
+namespace {
+
+TEST(Metrics, TextIsRenderedOncePerPublish) {
+  MetricsCollectable collectable({"v", "r", "p"});
+  collectable.publish(sample_aggregate());
+  const auto first = collectable.text();
+  EXPECT_EQ(first, collectable.text());  // the same rendering, shared
+  EXPECT_EQ(*first, to_text_format(collectable.Collect()));
+  collectable.publish(sample_aggregate());
+  EXPECT_NE(first, collectable.text());  // a new cycle, a new rendering
+  collectable.set_reload_status({false, 1.0});
+  EXPECT_NE(collectable.text()->find("toolhelp_config_last_reload_successful 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace thx

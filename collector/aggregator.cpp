@@ -253,8 +253,8 @@ void Aggregator::fill_per_process(const Snapshot& snapshot, Aggregate& out) {
       continue;
     }
     const std::optional<std::string>& group = identities_.at(identity_of(process)).group;
-    out.per_process.push_back({process.pid, process.name, group.value_or(""),
-                               process.thread_count, process.modules.size(),
+    out.per_process.push_back({process.pid, process.name, group.value_or(""), process.thread_count,
+                               process.modules.size(),
                                static_cast<double>(process.start_time_ns) / 1e9});
   }
 }

@@ -49,13 +49,13 @@ struct Aggregate {
 
   std::uint64_t processes = 0;
   std::uint64_t threads = 0;
-  std::map<std::string, GroupStats> groups;    // only groups with processes now
-  std::map<std::string, GroupChurn> churn;     // every group ever seen: counters never go back
+  std::map<std::string, GroupStats> groups;  // only groups with processes now
+  std::map<std::string, GroupChurn> churn;   // every group ever seen: counters never go back
   std::map<std::int32_t, std::uint64_t> threads_by_priority;  // base priority -> threads
-  std::map<std::uint32_t, std::string> group_of_pid;  // for /snapshot?group=
+  std::map<std::uint32_t, std::string> group_of_pid;          // for /snapshot?group=
 
-  std::vector<ModuleSeries> modules;  // the bounded inventory, most-loaded first
-  std::uint64_t module_series_dropped = 0;  // series the bounds (max_series) left out
+  std::vector<ModuleSeries> modules;           // the bounded inventory, most-loaded first
+  std::uint64_t module_series_dropped = 0;     // series the bounds (max_series) left out
   std::uint64_t processes_modules_unread = 0;  // processes whose modules could not be read
 
   std::vector<ProcessSeries> per_process;  // opt-in processes only

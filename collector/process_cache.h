@@ -55,7 +55,8 @@ class ProcessDetailCache {
   // Drops the entries of processes that were not seen this cycle. Keeps the cache bounded by the
   // number of live processes. A stopped (partial) cycle must not call this.
   void end_cycle() {
-    std::erase_if(entries_, [this](const auto& item) { return item.second.last_seen_cycle != cycle_; });
+    std::erase_if(entries_,
+                  [this](const auto& item) { return item.second.last_seen_cycle != cycle_; });
   }
 
   [[nodiscard]] std::size_t size() const { return entries_.size(); }

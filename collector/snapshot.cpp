@@ -38,7 +38,9 @@ std::string_view to_string(Kind kind) {
   return "unknown";
 }
 
-std::optional<Kind> kind_from_string(std::string_view name) { return from_string(name, kAllKinds); }
+std::optional<Kind> kind_from_string(std::string_view name) {
+  return from_string(name, kAllKinds);
+}
 
 std::string_view to_string(ErrorReason reason) {
   switch (reason) {

@@ -56,8 +56,9 @@ enum class ErrorReason : std::uint8_t {
 };
 inline constexpr std::size_t kErrorReasonCount = 7;
 inline constexpr std::array<ErrorReason, kErrorReasonCount> kAllErrorReasons = {
-    ErrorReason::access_denied, ErrorReason::vanished,      ErrorReason::partial_copy,
-    ErrorReason::retries_exhausted, ErrorReason::malformed, ErrorReason::limit_reached,
+    ErrorReason::access_denied, ErrorReason::vanished,
+    ErrorReason::partial_copy,  ErrorReason::retries_exhausted,
+    ErrorReason::malformed,     ErrorReason::limit_reached,
     ErrorReason::other};
 
 std::string_view to_string(ErrorReason reason);
@@ -151,9 +152,9 @@ struct ModuleVersion {
 };
 
 struct Snapshot {
-  std::string platform;  // "windows", "linux", or whatever a replayed file says
-  double taken_at_seconds = 0.0;  // Unix time when the snapshot finished
-  KindSet kinds;                  // what was asked for
+  std::string platform;            // "windows", "linux", or whatever a replayed file says
+  double taken_at_seconds = 0.0;   // Unix time when the snapshot finished
+  KindSet kinds;                   // what was asked for
   std::vector<Process> processes;  // sorted by pid
   std::vector<Thread> threads;     // sorted by (owner pid, tid); only with Kind::threads
   std::array<KindStatus, kKindCount> status{};  // indexed by Kind

@@ -49,10 +49,10 @@ struct PerProcessConfig {
 struct WebConfig {
   std::string listen_address = ":9835";  // host:port; an empty host means every interface
   std::string telemetry_path = "/metrics";
-  bool enable_lifecycle = false;  // POST /-/reload
-  std::vector<std::string> allowed_networks;  // CIDR; empty: everyone
+  bool enable_lifecycle = false;                        // POST /-/reload
+  std::vector<std::string> allowed_networks;            // CIDR; empty: everyone
   std::map<std::string, std::string> basic_auth_users;  // user -> salted hash (see exporter/)
-  std::size_t max_connections = 8;  // HTTP worker threads
+  std::size_t max_connections = 8;                      // HTTP worker threads
   std::chrono::milliseconds request_timeout{10'000};
   std::string tls_cert_file;  // both set: serve HTTPS
   std::string tls_key_file;
@@ -68,7 +68,7 @@ struct CollectionConfig {
 
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
-  std::string file;             // empty: no log file (the Windows service defaults one)
+  std::string file;            // empty: no log file (the Windows service defaults one)
   std::size_t file_max_bytes = std::size_t{10} * 1024 * 1024;
   std::size_t file_max_files = 3;
 };
@@ -88,11 +88,12 @@ struct ConfigError {
 };
 
 struct ConfigLoadResult {
-  std::optional<Config> config;    // set only when errors is empty
+  std::optional<Config> config;     // set only when errors is empty
   std::vector<ConfigError> errors;  // every error found, not just the first
 };
 
-// The embedded defaults, as JSON text (also what `toolhelp_exporter check-config --defaults` prints).
+// The embedded defaults, as JSON text (also what `toolhelp_exporter check-config --defaults`
+// prints).
 std::string_view default_config_json();
 
 // Parses and validates JSON text. `source` names it in messages (a file name).

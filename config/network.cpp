@@ -105,9 +105,10 @@ std::optional<IpAddress> parse_ipv6(std::string_view text) {
 
 // ::ffff:a.b.c.d -> a.b.c.d
 IpAddress unmap(const IpAddress& address) {
-  static constexpr std::array<std::uint8_t, 12> kMappedPrefix = {0, 0, 0, 0, 0, 0,
+  static constexpr std::array<std::uint8_t, 12> kMappedPrefix = {0, 0, 0, 0, 0,    0,
                                                                  0, 0, 0, 0, 0xFF, 0xFF};
-  if (!address.v6 || !std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), address.bytes.begin())) {
+  if (!address.v6 ||
+      !std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), address.bytes.begin())) {
     return address;
   }
   IpAddress v4;

@@ -185,8 +185,8 @@ std::optional<PasswordHash> PasswordHash::parse(std::string_view text) {
   auto derived = from_hex(text.substr(second + 1));
   // Bounded work per login attempt: a hostile configuration must not stall the HTTP threads.
   if (error != std::errc() || end != iterations.data() + iterations.size() ||
-      hash.iterations == 0 || hash.iterations > 10'000'000 || !salt || salt->empty() ||
-      !derived || derived->size() != 32) {
+      hash.iterations == 0 || hash.iterations > 10'000'000 || !salt || salt->empty() || !derived ||
+      derived->size() != 32) {
     return std::nullopt;
   }
   hash.salt = std::move(*salt);
@@ -195,8 +195,7 @@ std::optional<PasswordHash> PasswordHash::parse(std::string_view text) {
 }
 
 std::string PasswordHash::to_string() const {
-  return "pbkdf2-sha256$" + std::to_string(iterations) + "$" + to_hex(salt) + "$" +
-         to_hex(derived);
+  return "pbkdf2-sha256$" + std::to_string(iterations) + "$" + to_hex(salt) + "$" + to_hex(derived);
 }
 
 bool PasswordHash::verify(std::string_view password) const {

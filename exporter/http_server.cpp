@@ -20,10 +20,10 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <set>
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace thx {
@@ -49,8 +49,8 @@ int log_message(const mg_connection* /*conn*/, const char* message) {
 
 std::string url_decode(const char* text, std::size_t length) {
   std::string out(length + 1, '\0');
-  const int n = mg_url_decode(text, static_cast<int>(length), out.data(),
-                              static_cast<int>(out.size()), 1);
+  const int n =
+      mg_url_decode(text, static_cast<int>(length), out.data(), static_cast<int>(out.size()), 1);
   out.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
   return out;
 }
@@ -297,7 +297,8 @@ std::string civetweb_listening_port(const std::string& listen_address) {
   return listen_address;
 }
 
-HttpServer::HttpServer(const WebConfig& web, const std::shared_ptr<prometheus::Collectable>& metrics,
+HttpServer::HttpServer(const WebConfig& web,
+                       const std::shared_ptr<prometheus::Collectable>& metrics,
                        std::map<std::string, HttpHandler> routes)
     : impl_(std::make_unique<Impl>(web)) {
   impl_->routes = std::move(routes);
@@ -308,12 +309,17 @@ HttpServer::HttpServer(const WebConfig& web, const std::shared_ptr<prometheus::C
     return c;
   }();
   std::vector<std::string> options = {
-      "listening_ports", civetweb_listening_port(web.listen_address),
-      "num_threads", std::to_string(std::max<std::size_t>(web.max_connections, 1)),
-      "request_timeout_ms", std::to_string(web.request_timeout.count()),
+      "listening_ports",
+      civetweb_listening_port(web.listen_address),
+      "num_threads",
+      std::to_string(std::max<std::size_t>(web.max_connections, 1)),
+      "request_timeout_ms",
+      std::to_string(web.request_timeout.count()),
       // Bounded header size: a larger request is refused before any handler runs.
-      "max_request_size", "16384",
-      "enable_keep_alive", "no",
+      "max_request_size",
+      "16384",
+      "enable_keep_alive",
+      "no",
   };
   if (!web.tls_cert_file.empty()) {
     // Refused rather than half-working: the civetweb these builds use (1.15) loads OpenSSL at
@@ -364,6 +370,8 @@ HttpServer::~HttpServer() {
   knocker.join();
 }
 
-std::vector<int> HttpServer::listening_ports() const { return impl_->ports; }
+std::vector<int> HttpServer::listening_ports() const {
+  return impl_->ports;
+}
 
 }  // namespace thx

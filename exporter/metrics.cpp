@@ -15,8 +15,7 @@ using Labels = std::vector<ClientMetric::Label>;
 // Builds one family; `add` appends samples. Keeps every family's name, help and type together.
 class FamilyBuilder {
  public:
-  FamilyBuilder(std::vector<MetricFamily>& out, std::string name, std::string help,
-                MetricType type)
+  FamilyBuilder(std::vector<MetricFamily>& out, std::string name, std::string help, MetricType type)
       : family_(out.emplace_back()) {
     family_.name = std::move(name);
     family_.help = std::move(help);
@@ -37,7 +36,9 @@ class FamilyBuilder {
   MetricFamily& family_;
 };
 
-double as_double(std::uint64_t value) { return static_cast<double>(value); }
+double as_double(std::uint64_t value) {
+  return static_cast<double>(value);
+}
 
 void add_totals(std::vector<MetricFamily>& out, const Aggregate& aggregate) {
   FamilyBuilder(out, "toolhelp_processes", "Processes in the last snapshot.", MetricType::Gauge)
@@ -121,8 +122,7 @@ void add_per_process(std::vector<MetricFamily>& out, const Aggregate& aggregate)
     return;
   }
   FamilyBuilder threads(out, "toolhelp_process_threads",
-                        "Threads of each process named in per_process.include.",
-                        MetricType::Gauge);
+                        "Threads of each process named in per_process.include.", MetricType::Gauge);
   FamilyBuilder modules(out, "toolhelp_process_modules",
                         "Modules loaded by each process named in per_process.include.",
                         MetricType::Gauge);
@@ -193,9 +193,9 @@ std::vector<MetricFamily> to_metric_families(const Aggregate* aggregate, const B
   }
   FamilyBuilder(out, "toolhelp_build_info",
                 "The exporter's version, git revision and platform; always 1.", MetricType::Gauge)
-      .add(1.0, {{"version", build.version},
-                 {"revision", build.revision},
-                 {"platform", build.platform}});
+      .add(
+          1.0,
+          {{"version", build.version}, {"revision", build.revision}, {"platform", build.platform}});
   FamilyBuilder(out, "toolhelp_config_last_reload_successful",
                 "Whether the last configuration reload succeeded (1) or failed (0).",
                 MetricType::Gauge)

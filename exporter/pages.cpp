@@ -65,8 +65,8 @@ HttpResponse landing_page(const PageContext& context) {
       if (status.state == KindStatus::State::not_requested) {
         continue;
       }
-      html << "<tr><td>" << to_string(kind) << "</td><td>" << to_string(status.state)
-           << "</td><td>" << status.duration_seconds << "</td><td>";
+      html << "<tr><td>" << to_string(kind) << "</td><td>" << to_string(status.state) << "</td><td>"
+           << status.duration_seconds << "</td><td>";
       for (ErrorReason reason : kAllErrorReasons) {
         if (status.error_count(reason) > 0) {
           html << to_string(reason) << "=" << status.error_count(reason) << " ";
@@ -174,8 +174,8 @@ HttpResponse health_page(const PageContext& context) {
   const double age = now_seconds() - aggregate->last_snapshot_timestamp_seconds;
   if (age > max_age) {
     return {503, "text/plain; charset=utf-8",
-            "last snapshot is " + std::to_string(age) + " s old (limit " +
-                std::to_string(max_age) + " s)\n"};
+            "last snapshot is " + std::to_string(age) + " s old (limit " + std::to_string(max_age) +
+                " s)\n"};
   }
   return {200, "text/plain; charset=utf-8", "ok\n"};
 }

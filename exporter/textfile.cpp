@@ -16,8 +16,7 @@ void write_textfile(const std::filesystem::path& path, const std::string& text) 
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     if (!out) {
-      throw std::runtime_error("cannot write " + temporary.string() + ": " +
-                               std::strerror(errno));
+      throw std::runtime_error("cannot write " + temporary.string() + ": " + std::strerror(errno));
     }
     out << text;
     if (text.empty() || text.back() != '\n') {
@@ -25,16 +24,15 @@ void write_textfile(const std::filesystem::path& path, const std::string& text) 
     }
     out.flush();
     if (!out) {
-      throw std::runtime_error("cannot write " + temporary.string() + ": " +
-                               std::strerror(errno));
+      throw std::runtime_error("cannot write " + temporary.string() + ": " + std::strerror(errno));
     }
   }
   std::error_code error;
   std::filesystem::rename(temporary, path, error);  // replaces an existing file on both platforms
   if (error) {
     std::filesystem::remove(temporary, error);
-    throw std::runtime_error("cannot rename " + temporary.string() + " to " + path.string() +
-                             ": " + error.message());
+    throw std::runtime_error("cannot rename " + temporary.string() + " to " + path.string() + ": " +
+                             error.message());
   }
 }
 

@@ -334,10 +334,11 @@ TEST(ConfigWeb, TlsNeedsCertificateAndKey) {
 }
 
 TEST(ConfigWeb, BasicAuthUsers) {
-  EXPECT_EQ(only_error(R"({"web": {"basic_auth_users": {"alice": ""}}})"),
-            "$.web.basic_auth_users.alice: expected a password hash \"pbkdf2-sha256$<iterations>$<salt "
-            "hex>$<key hex>\" as printed by `toolhelp_exporter hash-password` (plain passwords are "
-            "refused)");
+  EXPECT_EQ(
+      only_error(R"({"web": {"basic_auth_users": {"alice": ""}}})"),
+      "$.web.basic_auth_users.alice: expected a password hash \"pbkdf2-sha256$<iterations>$<salt "
+      "hex>$<key hex>\" as printed by `toolhelp_exporter hash-password` (plain passwords are "
+      "refused)");
   EXPECT_EQ(only_error(R"({"web": {"basic_auth_users": {"bob": 5}}})"),
             "$.web.basic_auth_users.bob: expected a string, got 5");
   EXPECT_THAT(only_error(R"({"web": {"basic_auth_users": {"a:b": "h"}}})"),

@@ -38,7 +38,7 @@ TEST(Network, MatchesByPrefix) {
   EXPECT_TRUE(loopback.contains(*parse_ip_address("127.9.9.9")));
   EXPECT_FALSE(loopback.contains(*parse_ip_address("128.0.0.1")));
   EXPECT_TRUE(loopback.contains(*parse_ip_address("::ffff:127.0.0.1")));  // dual stack
-  const IpNetwork odd = *parse_ip_network("10.1.2.3/23");  // host bits ignored
+  const IpNetwork odd = *parse_ip_network("10.1.2.3/23");                 // host bits ignored
   EXPECT_TRUE(odd.contains(*parse_ip_address("10.1.3.200")));
   EXPECT_FALSE(odd.contains(*parse_ip_address("10.1.4.0")));
   const IpNetwork v6 = *parse_ip_network("fd00::/8");

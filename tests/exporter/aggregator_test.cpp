@@ -44,9 +44,9 @@ GroupRule rule(std::string group, std::optional<std::string> name,
 
 TEST(Aggregator, DefaultGroupsByExecutableName) {
   Aggregator aggregator{AggregatorSettings{}};
-  auto aggregate = aggregator.update(
-      snapshot_of({make_process(1, "init", 1, 1), make_process(2, "sshd", 2, 3),
-                   make_process(3, "sshd", 3, 4)}));
+  auto aggregate =
+      aggregator.update(snapshot_of({make_process(1, "init", 1, 1), make_process(2, "sshd", 2, 3),
+                                     make_process(3, "sshd", 3, 4)}));
   EXPECT_EQ(aggregate->processes, 3U);
   EXPECT_EQ(aggregate->threads, 8U);
   ASSERT_EQ(aggregate->groups.size(), 2U);
@@ -143,7 +143,8 @@ TEST(Aggregator, ReconfigureReclassifiesWithoutChurn) {
   settings.grouping.rules.push_back(rule("web", "^nginx$"));
   settings.grouping.unmatched_group = "other";
   aggregator.reconfigure(settings);
-  auto aggregate = aggregator.update(snapshot_of({make_process(1, "init"), make_process(2, "nginx")}));
+  auto aggregate =
+      aggregator.update(snapshot_of({make_process(1, "init"), make_process(2, "nginx")}));
   EXPECT_EQ(aggregate->groups.at("web").processes, 1U);
   EXPECT_EQ(aggregate->churn.at("web").starts_total, 0U);
 }
@@ -173,7 +174,8 @@ TEST(Aggregator, ModuleInventoryIsBoundedAndCountsWhatItDropped) {
     if (pid < 3) {
       process.modules.push_back({"libz.so.1", "/lib/libz.so.1", 0x5000, 0x100});
     }
-    process.modules.push_back({"x" + std::to_string(pid) + ".so", "/opt/x" + std::to_string(pid) + ".so", 1, 1});
+    process.modules.push_back(
+        {"x" + std::to_string(pid) + ".so", "/opt/x" + std::to_string(pid) + ".so", 1, 1});
     process.modules.push_back({"en.mui", "/lang/en.mui", 1, 1});
     processes.push_back(process);
   }

@@ -19,7 +19,9 @@ class HttpServerTest : public ::testing::Test {
     web.listen_address = "127.0.0.1:" + std::to_string(test::free_port());
     metrics->publish(std::make_shared<Aggregate>());
   }
-  int port() const { return std::stoi(web.listen_address.substr(web.listen_address.find(':') + 1)); }
+  int port() const {
+    return std::stoi(web.listen_address.substr(web.listen_address.find(':') + 1));
+  }
 
   WebConfig web;
   std::shared_ptr<MetricsCollectable> metrics =
@@ -125,7 +127,8 @@ TEST_F(HttpServerTest, LoopbackNetworkIsAllowed) {
 }
 
 TEST_F(HttpServerTest, BasicAuthenticationProtectsEveryPath) {
-  web.basic_auth_users["prometheus"] = hash_password("s3cret", "0123456789abcdef", 1000).to_string();
+  web.basic_auth_users["prometheus"] =
+      hash_password("s3cret", "0123456789abcdef", 1000).to_string();
   std::map<std::string, HttpHandler> routes;
   routes["/"] = [](const HttpRequest&) { return HttpResponse{200, "text/plain", "landing\n"}; };
   HttpServer server(web, metrics, routes);
@@ -155,7 +158,8 @@ TEST_F(HttpServerTest, SlowAndIdleClientsDoNotBlockOthers) {
   // Half-sent requests hold connections open; the others still get answers.
   std::vector<std::thread> slow;
   for (int i = 0; i < 3; ++i) {
-    slow.emplace_back([this] { test::raw_exchange(port(), "GET /metrics HTTP/1.1\r\nHost: x", 3000); });
+    slow.emplace_back(
+        [this] { test::raw_exchange(port(), "GET /metrics HTTP/1.1\r\nHost: x", 3000); });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   auto response = test::http_request(port(), "GET", "/metrics");

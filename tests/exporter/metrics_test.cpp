@@ -25,19 +25,19 @@ std::shared_ptr<Aggregate> sample_aggregate() {
 }
 
 TEST(Metrics, EveryFixedMetricIsPresentWithHelp) {
-  const auto families = to_metric_families(sample_aggregate().get(), {"1.2.3", "abc", "windows"}, {});
+  const auto families =
+      to_metric_families(sample_aggregate().get(), {"1.2.3", "abc", "windows"}, {});
   std::set<std::string> names;
   for (const auto& family : families) {
     names.insert(family.name);
     EXPECT_GT(family.help.size(), 20U) << family.name << " needs help text that documents it";
   }
-  for (const char* fixed :
-       {"toolhelp_processes", "toolhelp_threads", "toolhelp_group_processes",
-        "toolhelp_group_threads", "toolhelp_group_process_starts_total",
-        "toolhelp_group_process_exits_total", "toolhelp_module_processes",
-        "toolhelp_snapshot_duration_seconds", "toolhelp_snapshot_errors_total",
-        "toolhelp_last_snapshot_timestamp_seconds", "toolhelp_build_info",
-        "toolhelp_module_info", "toolhelp_config_last_reload_successful"}) {
+  for (const char* fixed : {"toolhelp_processes", "toolhelp_threads", "toolhelp_group_processes",
+                            "toolhelp_group_threads", "toolhelp_group_process_starts_total",
+                            "toolhelp_group_process_exits_total", "toolhelp_module_processes",
+                            "toolhelp_snapshot_duration_seconds", "toolhelp_snapshot_errors_total",
+                            "toolhelp_last_snapshot_timestamp_seconds", "toolhelp_build_info",
+                            "toolhelp_module_info", "toolhelp_config_last_reload_successful"}) {
     EXPECT_TRUE(names.contains(fixed)) << fixed;
   }
 }
@@ -53,8 +53,9 @@ TEST(Metrics, TextFormatEscapesBackslashesAndQuotes) {
             std::string::npos);
   EXPECT_NE(text.find("toolhelp_snapshot_errors_total{kind=\"processes\",reason=\"vanished\"} 7"),
             std::string::npos);
-  EXPECT_NE(text.find("toolhelp_build_info{version=\"1.2.3\",revision=\"abc\",platform=\"windows\"} 1"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("toolhelp_build_info{version=\"1.2.3\",revision=\"abc\",platform=\"windows\"} 1"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("# TYPE toolhelp_group_process_starts_total counter"), std::string::npos);
 }
@@ -107,7 +108,8 @@ TEST(Metrics, TextIsRenderedOncePerPublish) {
   collectable.publish(sample_aggregate());
   EXPECT_NE(first, collectable.text());  // a new cycle, a new rendering
   collectable.set_reload_status({false, 1.0});
-  EXPECT_NE(collectable.text()->find("toolhelp_config_last_reload_successful 0"), std::string::npos);
+  EXPECT_NE(collectable.text()->find("toolhelp_config_last_reload_successful 0"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -21,18 +21,24 @@ namespace {
 #ifdef _WIN32
 using Socket = SOCKET;
 constexpr Socket kInvalid = INVALID_SOCKET;
-void close_socket(Socket s) { closesocket(s); }
+void close_socket(Socket s) {
+  closesocket(s);
+}
 struct WinsockInit {
   WinsockInit() {
     WSADATA data;
     WSAStartup(MAKEWORD(2, 2), &data);
   }
 };
-void ensure_winsock() { static WinsockInit init; }
+void ensure_winsock() {
+  static WinsockInit init;
+}
 #else
 using Socket = int;
 constexpr Socket kInvalid = -1;
-void close_socket(Socket s) { close(s); }
+void close_socket(Socket s) {
+  close(s);
+}
 void ensure_winsock() {}
 #endif
 
@@ -56,8 +62,7 @@ void set_timeout(Socket s, int timeout_ms) {
 
 }  // namespace
 
-std::optional<std::string> raw_exchange(int port, const std::string& request_text,
-                                        int timeout_ms) {
+std::optional<std::string> raw_exchange(int port, const std::string& request_text, int timeout_ms) {
   ensure_winsock();
   Socket s = socket(AF_INET, SOCK_STREAM, 0);
   if (s == kInvalid) {
@@ -71,7 +76,8 @@ std::optional<std::string> raw_exchange(int port, const std::string& request_tex
   set_timeout(s, timeout_ms);
   std::size_t sent = 0;
   while (sent < request_text.size()) {
-    const auto n = send(s, request_text.data() + sent, static_cast<int>(request_text.size() - sent), 0);
+    const auto n =
+        send(s, request_text.data() + sent, static_cast<int>(request_text.size() - sent), 0);
     if (n <= 0) {
       break;
     }
@@ -90,8 +96,8 @@ std::optional<std::string> raw_exchange(int port, const std::string& request_tex
   return response;
 }
 
-std::optional<HttpResult> http_request(int port, const std::string& method,
-                                       const std::string& path, const std::string& extra_headers) {
+std::optional<HttpResult> http_request(int port, const std::string& method, const std::string& path,
+                                       const std::string& extra_headers) {
   const std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
                               extra_headers + "Content-Length: 0\r\nConnection: close\r\n\r\n";
   auto response = raw_exchange(port, request);

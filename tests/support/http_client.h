@@ -18,8 +18,7 @@ std::optional<std::string> raw_exchange(int port, const std::string& request_tex
                                         int timeout_ms = 5000);
 
 // GET or POST `path` on 127.0.0.1:port.
-std::optional<HttpResult> http_request(int port, const std::string& method,
-                                       const std::string& path,
+std::optional<HttpResult> http_request(int port, const std::string& method, const std::string& path,
                                        const std::string& extra_headers = "");
 
 // A port that was free a moment ago on 127.0.0.1.

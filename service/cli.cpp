@@ -146,8 +146,10 @@ Commands:
   check-config --defaults  print the embedded default configuration
   hash-password            read a password from standard input, print its salted hash for
                            web.basic_auth_users
-  service install|uninstall|start|stop|status [...]
-                           manage the Windows service (Windows only)
+  service install [--config FILE] [--listen ADDR] [--start auto|delayed|manual] [--no-start]
+                           install the Windows service and start it (Windows only)
+  service uninstall|start|stop|status
+                           manage the installed service (Windows only)
   version                  print the version
 
 Flags (they win over the configuration file):

@@ -32,6 +32,7 @@
 #include "config/config.h"
 #include "service/logging.h"
 #include "service/platform.h"
+#include "service/sc_handle.h"
 
 namespace thx {
 namespace {
@@ -77,26 +78,6 @@ std::string error_text(DWORD error) {
   }
   return std::to_string(error) + (text.empty() ? "" : " (" + to_utf8(text) + ")");
 }
-
-// Owns an SC_HANDLE (which is not a kernel HANDLE: CloseServiceHandle, not CloseHandle).
-class ScHandle {
- public:
-  explicit ScHandle(SC_HANDLE handle = nullptr) : handle_(handle) {}
-  ~ScHandle() {
-    if (handle_ != nullptr) {
-      CloseServiceHandle(handle_);
-    }
-  }
-  ScHandle(const ScHandle&) = delete;
-  ScHandle& operator=(const ScHandle&) = delete;
-  ScHandle(ScHandle&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-  ScHandle& operator=(ScHandle&&) = delete;
-  [[nodiscard]] SC_HANDLE get() const { return handle_; }
-  explicit operator bool() const { return handle_ != nullptr; }
-
- private:
-  SC_HANDLE handle_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // The console: Ctrl+C, Ctrl+Break and closing the window stop the loop.
@@ -389,6 +370,7 @@ struct InstallOptions {
   std::wstring config_file;  // absolute; empty: the embedded defaults
   std::string listen_address;
   std::string start = "auto";  // auto, delayed, manual
+  bool start_now = true;       // --no-start: install only
 };
 
 std::optional<InstallOptions> parse_install(const std::vector<std::string>& args,
@@ -396,6 +378,10 @@ std::optional<InstallOptions> parse_install(const std::vector<std::string>& args
   InstallOptions options;
   for (std::size_t i = 1; i < args.size(); ++i) {
     std::string flag = args[i];
+    if (flag == "--no-start") {
+      options.start_now = false;
+      continue;
+    }
     std::string value;
     if (const std::size_t equals = flag.find('='); equals != std::string::npos) {
       value = flag.substr(equals + 1);
@@ -418,7 +404,8 @@ std::optional<InstallOptions> parse_install(const std::vector<std::string>& args
       }
     } else {
       error = "unknown option \"" + flag +
-              "\" (install [--config FILE] [--start auto|delayed|manual] [--listen ADDR])";
+              "\" (install [--config FILE] [--start auto|delayed|manual] [--listen ADDR] "
+              "[--no-start])";
       return std::nullopt;
     }
   }
@@ -518,42 +505,6 @@ void register_event_source() {
 
 ScHandle open_manager(DWORD access) {
   return ScHandle(OpenSCManagerW(nullptr, nullptr, access));
-}
-
-int install(const std::vector<std::string>& args) {
-  std::string error;
-  const std::optional<InstallOptions> options = parse_install(args, error);
-  if (!options) {
-    std::cerr << "toolhelp_exporter service install: " << error << "\n";
-    return 2;
-  }
-  if (!options->config_file.empty()) {
-    check_config_file(options->config_file);
-  }
-  const ScHandle manager = open_manager(SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
-  if (!manager) {
-    return fail("OpenSCManagerW", GetLastError());
-  }
-  const std::wstring command_line = service_command_line(*options);
-  const DWORD start_type = options->start == "manual" ? SERVICE_DEMAND_START : SERVICE_AUTO_START;
-  const ScHandle service(CreateServiceW(
-      // SERVICE_START: failure actions that restart need it on the handle that sets them.
-      manager.get(), kServiceName, kDisplayName, SERVICE_CHANGE_CONFIG | SERVICE_START,
-      SERVICE_WIN32_OWN_PROCESS, start_type, SERVICE_ERROR_NORMAL, command_line.c_str(), nullptr,
-      nullptr, nullptr, nullptr /* LocalSystem */, nullptr));
-  if (!service) {
-    const DWORD code = GetLastError();
-    if (code == ERROR_SERVICE_EXISTS) {
-      std::cerr << "toolhelp_exporter service install: already installed (run `service "
-                   "uninstall` first)\n";
-    }
-    return fail("CreateServiceW", code);
-  }
-  configure_service(service.get(), *options);
-  register_event_source();
-  std::cout << "installed service " << to_utf8(kServiceName) << " (start: " << options->start
-            << ")\n  " << to_utf8(command_line) << "\n";
-  return 0;
 }
 
 std::optional<SERVICE_STATUS_PROCESS> query_status(SC_HANDLE service) {
@@ -679,19 +630,16 @@ int uninstall() {
   return 0;
 }
 
-int start_service() {
-  const ScHandle service = open_service(SERVICE_START | SERVICE_QUERY_STATUS);
-  if (!service) {
-    return 1;
-  }
-  if (!StartServiceW(service.get(), 0, nullptr)) {
+// Starts the service (already running is fine) and waits until it leaves START_PENDING.
+int start_and_report(SC_HANDLE service) {
+  if (!StartServiceW(service, 0, nullptr)) {
     const DWORD error = GetLastError();
     if (error != ERROR_SERVICE_ALREADY_RUNNING) {
       return fail("StartServiceW", error);
     }
   }
   const auto status = wait_for(
-      service.get(),
+      service,
       [](const SERVICE_STATUS_PROCESS& s) { return s.dwCurrentState != SERVICE_START_PENDING; },
       kCommandStartWait);
   if (!status) {
@@ -704,6 +652,55 @@ int start_service() {
   }
   std::cout << "pid: " << status->dwProcessId << "\n";
   return 0;
+}
+
+int start_service() {
+  const ScHandle service = open_service(SERVICE_START | SERVICE_QUERY_STATUS);
+  if (!service) {
+    return 1;
+  }
+  return start_and_report(service.get());
+}
+
+int install(const std::vector<std::string>& args) {
+  std::string error;
+  const std::optional<InstallOptions> options = parse_install(args, error);
+  if (!options) {
+    std::cerr << "toolhelp_exporter service install: " << error << "\n";
+    return 2;
+  }
+  if (!options->config_file.empty()) {
+    check_config_file(options->config_file);
+  }
+  const ScHandle manager = open_manager(SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
+  if (!manager) {
+    return fail("OpenSCManagerW", GetLastError());
+  }
+  const std::wstring command_line = service_command_line(*options);
+  const DWORD start_type = options->start == "manual" ? SERVICE_DEMAND_START : SERVICE_AUTO_START;
+  const ScHandle service(CreateServiceW(
+      // SERVICE_START: failure actions that restart need it on the handle that sets them.
+      manager.get(), kServiceName, kDisplayName,
+      SERVICE_CHANGE_CONFIG | SERVICE_START | SERVICE_QUERY_STATUS, SERVICE_WIN32_OWN_PROCESS,
+      start_type, SERVICE_ERROR_NORMAL, command_line.c_str(), nullptr, nullptr, nullptr,
+      nullptr /* LocalSystem */, nullptr));
+  if (!service) {
+    const DWORD code = GetLastError();
+    if (code == ERROR_SERVICE_EXISTS) {
+      std::cerr << "toolhelp_exporter service install: already installed (run `service "
+                   "uninstall` first)\n";
+    }
+    return fail("CreateServiceW", code);
+  }
+  configure_service(service.get(), *options);
+  register_event_source();
+  std::cout << "installed service " << to_utf8(kServiceName) << " (start: " << options->start
+            << ")\n  " << to_utf8(command_line) << "\n";
+  if (!options->start_now) {
+    return 0;
+  }
+  // Installed means serving: the administrator scrapes next, with no other step.
+  return start_and_report(service.get());
 }
 
 int stop_service() {
@@ -843,7 +840,7 @@ int service_command(const CliOptions& options) {
       return status_command();
     }
   }
-  std::cerr << "usage: toolhelp_exporter service install [--config FILE] "
+  std::cerr << "usage: toolhelp_exporter service install [--config FILE] [--no-start] "
                "[--start auto|delayed|manual] [--listen ADDR]\n"
                "       toolhelp_exporter service uninstall|start|stop|status\n";
   return 2;

@@ -1,6 +1,6 @@
 @echo off
 rem Installs toolhelp_exporter.exe (the copy beside this script) as a Windows service that
-rem starts with Windows, then starts it.
+rem starts with Windows, and starts it (service install waits until it runs).
 rem
 rem   install.cmd [CONFIG_FILE]
 rem
@@ -31,15 +31,13 @@ rem Refuse a configuration the service could not start with; check-config names 
 if errorlevel 1 exit /b 1
 "%EXE%" service install --start auto --config "%~f1"
 if errorlevel 1 exit /b 1
-goto start
+goto installed
 
 :install_defaults
 "%EXE%" service install --start auto
 if errorlevel 1 exit /b 1
 
-:start
-"%EXE%" service start
-if errorlevel 1 exit /b 1
+:installed
 "%EXE%" service status
 echo.
 echo Metrics: http://localhost:9835/metrics (unless the configuration sets another address)

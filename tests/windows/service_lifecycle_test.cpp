@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "collector/win32_util.h"
+#include "service/sc_handle.h"
 #include "tests/support/http_client.h"
 
 namespace thx {
@@ -145,26 +146,6 @@ ProcessResult run_exporter(const std::wstring& arguments) {
   GetExitCodeProcess(process.get(), &result.exit_code);
   return result;
 }
-
-// Owns an SC_HANDLE.
-class ScHandle {
- public:
-  explicit ScHandle(SC_HANDLE handle = nullptr) : handle_(handle) {}
-  ~ScHandle() {
-    if (handle_ != nullptr) {
-      CloseServiceHandle(handle_);
-    }
-  }
-  ScHandle(const ScHandle&) = delete;
-  ScHandle& operator=(const ScHandle&) = delete;
-  ScHandle(ScHandle&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-  ScHandle& operator=(ScHandle&&) = delete;
-  [[nodiscard]] SC_HANDLE get() const { return handle_; }
-  explicit operator bool() const { return handle_ != nullptr; }
-
- private:
-  SC_HANDLE handle_;
-};
 
 // The service, or no handle with GetLastError() saying why.
 ScHandle open_service(DWORD access) {
@@ -289,13 +270,19 @@ class ServiceLifecycleTest : public ::testing::Test {
     fs::remove_all(dir_, ignored);
   }
 
-  // Installs with the program's own command; the output shows what the platform refused.
-  void install(const fs::path& config, int port) {
+  // Installs with the program's own command, which also starts the service unless told not to;
+  // the output shows what the platform refused.
+  ProcessResult install_and_start(const fs::path& config, int port, const wchar_t* extra = L"") {
     const ProcessResult installed =
         run_exporter(L"service install --start manual --config " + quoted(config) +
-                     L" --listen 127.0.0.1:" + std::to_wstring(port));
+                     L" --listen 127.0.0.1:" + std::to_wstring(port) + extra);
     std::printf("service install said:\n%s", installed.output.c_str());
+    return installed;
+  }
+  void install(const fs::path& config, int port) {
+    const ProcessResult installed = install_and_start(config, port, L" --no-start");
     ASSERT_EQ(installed.exit_code, 0U) << installed.output;
+    EXPECT_EQ(installed.output.find("state:"), std::string::npos) << installed.output;
   }
 
   // Starts the service and waits for it to end by itself (a start that fails).
@@ -408,7 +395,12 @@ TEST_F(ServiceLifecycleTest, BrokenConfigurationStopsWithExitCodeAndNamesThePath
 
   const fs::path config = dir_ / "broken.json";
   write_file(config, R"({"collection": {"interval": "soon"}})");
-  ASSERT_NO_FATAL_FAILURE(install(config, test::free_port()));
+  // The install warns about the configuration, installs, starts, and says the start failed.
+  const ProcessResult installed = install_and_start(config, test::free_port());
+  EXPECT_EQ(installed.exit_code, 1U) << installed.output;
+  EXPECT_NE(installed.output.find("$.collection.interval"), std::string::npos) << installed.output;
+  EXPECT_NE(installed.output.find("installed service"), std::string::npos) << installed.output;
+  EXPECT_NE(installed.output.find("state: STOPPED"), std::string::npos) << installed.output;
 
   const SERVICE_STATUS_PROCESS status = start_and_wait_stopped();
   ASSERT_EQ(status.dwCurrentState, static_cast<DWORD>(SERVICE_STOPPED)) << describe(status);

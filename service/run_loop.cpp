@@ -38,6 +38,11 @@ std::string failure_summary(const Snapshot& snapshot) {
   return out.str();
 }
 
+// What the pages (/, /snapshot, /healthz) need to know of the running configuration.
+PageContext page_context_for(const MetricsCollectable* metrics, const Config& config) {
+  return {metrics, config.web.telemetry_path, config.collection.interval, config_summary(config)};
+}
+
 }  // namespace
 
 BuildInfo build_info() {
@@ -51,8 +56,7 @@ Exporter::Exporter(Config config, ConfigLoader load_config, std::unique_ptr<Snap
       aggregator_(aggregator_settings(config_)),
       metrics_(std::make_shared<MetricsCollectable>(build_info())) {
   metrics_->set_reload_status({true, unix_now()});
-  page_context_ = {metrics_.get(), config_.web.telemetry_path, config_.collection.interval,
-                   config_summary(config_)};
+  page_context_ = page_context_for(metrics_.get(), config_);
 }
 
 Exporter::~Exporter() = default;
@@ -215,8 +219,7 @@ std::vector<ConfigError> Exporter::reload() {
   config_.web.listen_address = keep_address;
   config_.web.telemetry_path = keep_path;
   aggregator_.reconfigure(aggregator_settings(config_));
-  page_context_ = {metrics_.get(), config_.web.telemetry_path, config_.collection.interval,
-                   config_summary(config_)};
+  page_context_ = page_context_for(metrics_.get(), config_);
   metrics_->set_reload_status({true, unix_now()});
   if (auto level = spdlog::level::from_str(config_.log.level);
       level != spdlog::level::off || config_.log.level == "off") {

@@ -1,42 +1,90 @@
 #!/usr/bin/env bash
-# Every test of both platforms: the Linux build under ctest, then the Windows .exe and its tests
-# under Wine. Installs whatever is missing. Exits non-zero when any test of either platform fails.
-#   tests/run-all.sh            both platforms
-#   tests/run-all.sh linux      only Linux;   tests/run-all.sh windows   only Windows
+# Every test of both platforms: the Linux build under ctest, the Windows .exe and its tests under
+# Wine, the whole Linux suite again under AddressSanitizer and UndefinedBehaviorSanitizer, the
+# concurrency tests under ThreadSanitizer, and each fuzz target for a bounded time. Installs
+# whatever is missing. Exits non-zero when any stage fails; the other stages still run.
+#   tests/run-all.sh                every stage
+#   tests/run-all.sh STAGE...       only these: linux windows asan tsan fuzz
+# THX_FUZZ_SECONDS sets the fuzzing time per target (default 30).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-which="${1:-all}"
+stages=("$@")
+if ((${#stages[@]} == 0)); then
+  stages=(linux windows asan tsan fuzz)
+fi
 failed=()
+started=$SECONDS
 
-run_platform() {  # preset
-  local preset="$1"
+wanted() {
+  local stage
+  for stage in "${stages[@]}"; do
+    [[ "$stage" == "$1" ]] && return 0
+  done
+  return 1
+}
+
+# run_preset PRESET [ctest and build filters...]: configure, build (only TARGETS when given),
+# test (only tests matching REGEX when given).
+run_preset() {
+  local preset="$1" targets="${2:-}" tests="${3:-}"
+  local stage_start=$SECONDS
   echo "=== ${preset}: configure and build ==="
-  if ! cmake --preset "$preset" >/dev/null || ! cmake --build --preset "$preset"; then
+  local build_args=()
+  if [[ -n "$targets" ]]; then
+    read -ra build_args <<<"--target $targets"
+  fi
+  if ! cmake --preset "$preset" >/dev/null || ! cmake --build --preset "$preset" "${build_args[@]}"; then
     failed+=("${preset} (build)")
     return
   fi
   echo "=== ${preset}: tests ==="
-  if ! ctest --preset "$preset" -j2; then
+  local test_args=()
+  if [[ -n "$tests" ]]; then
+    test_args=(-R "$tests")
+  fi
+  if ! ctest --preset "$preset" -j2 "${test_args[@]}"; then
     failed+=("${preset} (tests)")
   fi
+  echo "=== ${preset}: $((SECONDS - stage_start)) s ==="
 }
 
-if [[ "$which" == all || "$which" == linux ]]; then
+if wanted linux || wanted asan || wanted tsan; then
   deploy/linux/install-build-deps.sh || exit 1
-  run_platform linux
 fi
-if [[ "$which" == all || "$which" == windows ]]; then
+if wanted linux; then
+  run_preset linux
+fi
+if wanted windows; then
   deploy/linux/install-build-deps.sh --windows || exit 1
   if THX_WINDOWS_DEPS="$(deploy/windows/build-deps.sh)"; then
     export THX_WINDOWS_DEPS
-    run_platform windows-cross
+    run_preset windows-cross
   else
     failed+=("windows-cross (dependencies)")
   fi
 fi
+if wanted asan; then
+  # Every Linux test, the e2e and reliability tests' real binaries included. Leaks fail too.
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" run_preset linux-asan
+fi
+if wanted tsan; then
+  # The tests whose threads meet: scrapes during snapshots, reloads during scrapes, the HTTP
+  # server's workers and stop, rendering once per publish.
+  tsan_tests="run_loop_test http_server_test metrics_test"
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+    run_preset linux-tsan "$tsan_tests" "^(${tsan_tests// /|})$"
+fi
+if wanted fuzz; then
+  echo "=== fuzz ==="
+  if ! tests/fuzz/run.sh "${THX_FUZZ_SECONDS:-30}"; then
+    failed+=("fuzz")
+  fi
+fi
 
+echo "=== $((SECONDS - started)) s in all ==="
 if ((${#failed[@]} > 0)); then
   echo "FAILED: ${failed[*]}"
   exit 1
 fi
-echo "all tests passed"
+echo "all stages passed: ${stages[*]}"

@@ -72,7 +72,7 @@ if wanted tsan; then
   # The tests whose threads meet: scrapes during snapshots, reloads during scrapes, the HTTP
   # server's workers and stop, rendering once per publish.
   tsan_tests="run_loop_test http_server_test metrics_test"
-  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
     run_preset linux-tsan "$tsan_tests" "^(${tsan_tests// /|})$"
 fi
 if wanted fuzz; then

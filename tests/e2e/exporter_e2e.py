@@ -22,6 +22,7 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+import warnings
 
 ARGS = None
 
@@ -361,8 +362,10 @@ def https_get(port, path, cafile, timeout=10, ciphers=None, **context_settings):
     context = ssl.create_default_context(cafile=cafile)
     if ciphers is not None:
         context.set_ciphers(ciphers)
-    for name, value in context_settings.items():
-        setattr(context, name, value)
+    with warnings.catch_warnings():  # TLS 1.0 and 1.1 are deprecated: tests offer them on purpose
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for name, value in context_settings.items():
+            setattr(context, name, value)
     connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=timeout)
     try:
         connection.connect()

@@ -38,7 +38,8 @@ constexpr std::string_view kDefaultConfigJson = R"({
     "max_connections": 8,
     "request_timeout": "10s",
     "tls_cert_file": "",
-    "tls_key_file": ""
+    "tls_key_file": "",
+    "tls_min_version": "TLS1.2"
   },
   "collection": {
     "interval": "15s",
@@ -268,6 +269,14 @@ Problem telemetry_path_problem(std::string_view path) {
     return "expected a plain URL path without spaces, '?' or '#', got " + quote(path);
   }
   return std::nullopt;
+}
+
+// What the exporter's OpenSSL setup knows; older protocol versions are not offered at all.
+Problem tls_min_version_problem(std::string_view version) {
+  if (version == "TLS1.2" || version == "TLS1.3") {
+    return std::nullopt;
+  }
+  return "expected \"TLS1.2\" or \"TLS1.3\", got " + quote(version);
 }
 
 Problem log_level_problem(std::string_view level) {
@@ -545,10 +554,10 @@ void read_users(Reader& reader, const Json& json, const std::string& path,
 }
 
 void read_web(Reader& reader, const Json& json, const std::string& path, WebConfig& web) {
-  Fields fields(
-      reader, json, path,
-      {"listen_address", "telemetry_path", "enable_lifecycle", "allowed_networks",
-       "basic_auth_users", "max_connections", "request_timeout", "tls_cert_file", "tls_key_file"});
+  Fields fields(reader, json, path,
+                {"listen_address", "telemetry_path", "enable_lifecycle", "allowed_networks",
+                 "basic_auth_users", "max_connections", "request_timeout", "tls_cert_file",
+                 "tls_key_file", "tls_min_version"});
   fields.get("listen_address", web.listen_address, listen_address_problem);
   fields.get("telemetry_path", web.telemetry_path, telemetry_path_problem);
   fields.get("enable_lifecycle", web.enable_lifecycle);
@@ -570,6 +579,7 @@ void read_web(Reader& reader, const Json& json, const std::string& path, WebConf
                      (cert_missing ? "tls_key_file" : "tls_cert_file") +
                      " is set, and HTTPS needs both the certificate and its key");
   }
+  fields.get("tls_min_version", web.tls_min_version, tls_min_version_problem);
 }
 
 void read_kinds(Reader& reader, const Json& json, const std::string& path, KindSet& kinds) {

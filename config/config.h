@@ -54,8 +54,9 @@ struct WebConfig {
   std::map<std::string, std::string> basic_auth_users;  // user -> salted hash (see exporter/)
   std::size_t max_connections = 8;                      // HTTP worker threads
   std::chrono::milliseconds request_timeout{10'000};
-  std::string tls_cert_file;  // both set: serve HTTPS
+  std::string tls_cert_file;  // both set: serve HTTPS (Linux only)
   std::string tls_key_file;
+  std::string tls_min_version = "TLS1.2";  // "TLS1.2" or "TLS1.3"
 };
 
 struct CollectionConfig {

@@ -2,6 +2,9 @@
 
 #include "config/network.h"
 #include "config/password.h"
+#ifdef __linux__
+#include "exporter/civetweb_tls.h"
+#endif
 
 #include <CivetServer.h>
 #include <civetweb.h>
@@ -34,11 +37,14 @@ namespace {
 std::mutex g_servers_mutex;
 std::map<int, HttpServer::Impl*> g_servers;
 
-// civetweb reports why it could not start only through its log callback.
+// civetweb reports why it could not start only through its log callback. Only what it says while
+// a server starts on this thread is kept: its worker threads log every failed request (a plain
+// HTTP request to the HTTPS port, for one), and nothing would ever read or trim that.
+thread_local bool t_starting = false;
 thread_local std::string t_start_log;
 
 int log_message(const mg_connection* /*conn*/, const char* message) {
-  if (message != nullptr) {
+  if (t_starting && message != nullptr) {
     if (!t_start_log.empty()) {
       t_start_log += "; ";
     }
@@ -288,6 +294,26 @@ int begin_request(mg_connection* conn) {
   return server->handle(conn);
 }
 
+#ifdef __linux__
+// civetweb calls init_ssl inside mg_start, on the thread that starts the server, and gives it no
+// pointer of ours: the configuration being started travels in thread-locals.
+thread_local const WebConfig* t_tls_web = nullptr;
+thread_local std::string t_tls_error;
+
+// Returns 1: the certificate, key and protocol floor are set, civetweb must not load any itself.
+int init_ssl(void* ssl_ctx, void* /*user_data*/) {
+  if (t_tls_web == nullptr) {
+    t_tls_error = "TLS set-up was called outside a server start";
+    return -1;
+  }
+  if (auto problem = configure_tls_context(ssl_ctx, *t_tls_web)) {
+    t_tls_error = std::move(*problem);
+    return -1;
+  }
+  return 1;
+}
+#endif
+
 }  // namespace
 
 std::string civetweb_listening_port(const std::string& listen_address) {
@@ -306,6 +332,9 @@ HttpServer::HttpServer(const WebConfig& web,
     CivetCallbacks c;
     c.begin_request = begin_request;
     c.log_message = log_message;
+#ifdef __linux__
+    c.init_ssl = init_ssl;
+#endif
     return c;
   }();
   std::vector<std::string> options = {
@@ -321,22 +350,45 @@ HttpServer::HttpServer(const WebConfig& web,
       "enable_keep_alive",
       "no",
   };
-  if (!web.tls_cert_file.empty()) {
-    // Refused rather than half-working: the civetweb these builds use (1.15) loads OpenSSL at
-    // run time and crashes during handshakes with OpenSSL 3 (seen here with Debian 12's), and
-    // the Windows build has no TLS at all.
+  const bool tls = !web.tls_cert_file.empty();
+  if (tls) {
+#ifdef __linux__
+    if (auto problem = prepare_civetweb_tls()) {
+      throw HttpServerError("cannot listen on " + web.listen_address + " with TLS: " + *problem);
+    }
+    options[1] += 's';  // civetweb's mark of an HTTPS port
+    options.insert(options.end(), {"ssl_protocol_version", "4"});  // TLS 1.2 and later
+#else
+    // The Windows build's civetweb is built without TLS: refused rather than half-working.
     throw HttpServerError("cannot listen on " + web.listen_address +
-                          " with TLS: this build serves plain HTTP only (civetweb 1.15 with "
-                          "OpenSSL 3 crashes on handshakes); terminate TLS in a reverse proxy "
-                          "and bind the exporter to 127.0.0.1");
+                          " with TLS: the Windows build serves plain HTTP only; terminate TLS "
+                          "in a reverse proxy and bind the exporter to 127.0.0.1");
+#endif
   }
   t_start_log.clear();
+  t_starting = true;
+#ifdef __linux__
+  t_tls_web = &web;
+  t_tls_error.clear();
+#endif
   try {
     impl_->exposer = std::make_unique<prometheus::Exposer>(options, &callbacks);
   } catch (const std::exception& error) {
+    t_starting = false;
     std::string reason = t_start_log.empty() ? error.what() : t_start_log;
-    throw HttpServerError("cannot listen on " + web.listen_address + ": " + reason);
+#ifdef __linux__
+    t_tls_web = nullptr;
+    if (!t_tls_error.empty()) {
+      reason = t_tls_error;
+    }
+#endif
+    throw HttpServerError("cannot listen on " + web.listen_address + (tls ? " with TLS: " : ": ") +
+                          reason);
   }
+  t_starting = false;
+#ifdef __linux__
+  t_tls_web = nullptr;
+#endif
   if (!impl_->routes.contains(web.telemetry_path)) {
     impl_->exposer->RegisterCollectable(metrics, web.telemetry_path);
   }

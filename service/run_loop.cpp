@@ -213,11 +213,21 @@ std::vector<ConfigError> Exporter::reload() {
       next.web.telemetry_path != config_.web.telemetry_path) {
     spdlog::warn("reload: web.listen_address and web.telemetry_path take effect after a restart");
   }
-  const std::string keep_address = config_.web.listen_address;
-  const std::string keep_path = config_.web.telemetry_path;
+  // The certificate and key are loaded when the listener starts, and it is not restarted here.
+  if (next.web.tls_cert_file != config_.web.tls_cert_file ||
+      next.web.tls_key_file != config_.web.tls_key_file ||
+      next.web.tls_min_version != config_.web.tls_min_version) {
+    spdlog::warn(
+        "reload: web.tls_cert_file, web.tls_key_file and web.tls_min_version take "
+        "effect after a restart");
+  }
+  const WebConfig running = config_.web;
   config_ = next;
-  config_.web.listen_address = keep_address;
-  config_.web.telemetry_path = keep_path;
+  config_.web.listen_address = running.listen_address;
+  config_.web.telemetry_path = running.telemetry_path;
+  config_.web.tls_cert_file = running.tls_cert_file;
+  config_.web.tls_key_file = running.tls_key_file;
+  config_.web.tls_min_version = running.tls_min_version;
   aggregator_.reconfigure(aggregator_settings(config_));
   page_context_ = page_context_for(metrics_.get(), config_);
   metrics_->set_reload_status({true, unix_now()});

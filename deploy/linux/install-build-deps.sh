@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config git curl python3
           prometheus-cpp-dev libspdlog-dev nlohmann-json3-dev libpcre2-dev
-          googletest libgtest-dev libgmock-dev prometheus python3-yaml openssl)
+          googletest libgtest-dev libgmock-dev prometheus python3-yaml libssl-dev openssl)
 if [[ "${1:-}" == "--windows" ]]; then
   packages+=(mingw-w64 wine wine64 dpkg-dev)
 fi

@@ -64,6 +64,7 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.web.request_timeout, b.web.request_timeout);
   EXPECT_EQ(a.web.tls_cert_file, b.web.tls_cert_file);
   EXPECT_EQ(a.web.tls_key_file, b.web.tls_key_file);
+  EXPECT_EQ(a.web.tls_min_version, b.web.tls_min_version);
   EXPECT_EQ(a.collection.interval, b.collection.interval);
   EXPECT_EQ(a.collection.module_interval, b.collection.module_interval);
   EXPECT_TRUE(a.collection.kinds == b.collection.kinds);
@@ -164,7 +165,7 @@ TEST(ConfigLoad, ReadsEveryField) {
     "web": {"listen_address": "[::1]:0", "telemetry_path": "/m", "enable_lifecycle": true,
             "allowed_networks": ["10.0.0.0/8", "fd00::/8"], "basic_auth_users": {"alice": "pbkdf2-sha256$1$73616c74$120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"},
             "max_connections": 3, "request_timeout": "1m30s",
-            "tls_cert_file": "c.pem", "tls_key_file": "k.pem"},
+            "tls_cert_file": "c.pem", "tls_key_file": "k.pem", "tls_min_version": "TLS1.3"},
     "collection": {"interval": "100ms", "module_interval": "1h", "kinds": ["processes", "heaps"],
                    "thread_detail": true, "max_heap_blocks_per_process": 7},
     "groups": {"rules": [{"group": "svc-{service}", "name": "^svchost\\.exe$",
@@ -181,7 +182,9 @@ TEST(ConfigLoad, ReadsEveryField) {
   EXPECT_EQ(config.web.basic_auth_users.at("alice").substr(0, 16), "pbkdf2-sha256$1$");
   EXPECT_EQ(config.web.max_connections, 3U);
   EXPECT_EQ(config.web.request_timeout, 90s);
+  EXPECT_EQ(config.web.tls_cert_file, "c.pem");
   EXPECT_EQ(config.web.tls_key_file, "k.pem");
+  EXPECT_EQ(config.web.tls_min_version, "TLS1.3");
   EXPECT_EQ(config.collection.interval, 100ms);
   EXPECT_EQ(config.collection.module_interval, 1h);
   EXPECT_TRUE((config.collection.kinds == KindSet{Kind::processes, Kind::heaps}));
@@ -331,6 +334,18 @@ TEST(ConfigWeb, TlsNeedsCertificateAndKey) {
               StartsWith("$.web.tls_cert_file: must be set too"));
   EXPECT_EQ(only_error(R"({"web": {"tls_cert_file": 1, "tls_key_file": "k.pem"}})"),
             "$.web.tls_cert_file: expected a string, got 1");
+}
+
+TEST(ConfigWeb, TlsMinVersion) {
+  EXPECT_EQ(load_ok(R"({"web": {"tls_min_version": "TLS1.2"}})").web.tls_min_version, "TLS1.2");
+  EXPECT_EQ(only_error(R"({"web": {"tls_min_version": "TLS1.1"}})"),
+            "$.web.tls_min_version: expected \"TLS1.2\" or \"TLS1.3\", got \"TLS1.1\"");
+  EXPECT_EQ(only_error(R"({"web": {"tls_min_version": 1.2}})"),
+            "$.web.tls_min_version: expected a string, got 1.2");
+  // Both problems of one section are reported, not only the first.
+  EXPECT_THAT(errors_of(R"({"web": {"tls_cert_file": "c.pem", "tls_min_version": "ssl3"}})"),
+              ElementsAre(StartsWith("$.web.tls_key_file: must be set too"),
+                          StartsWith("$.web.tls_min_version: expected")));
 }
 
 TEST(ConfigWeb, BasicAuthUsers) {

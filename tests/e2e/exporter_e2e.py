@@ -8,11 +8,13 @@ Windows test program.
 """
 import argparse
 import atexit
+import http.client
 import json
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -20,6 +22,7 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+import warnings
 
 ARGS = None
 
@@ -341,10 +344,44 @@ class SignalTest(unittest.TestCase):
             exporter.stop()
 
 
-class TlsTest(unittest.TestCase):
+def make_certificate(directory, name="server", common_name="localhost"):
+    """A throw-away self-signed certificate for 127.0.0.1 and localhost: (cert, key) paths."""
+    cert = os.path.join(directory, name + ".crt")
+    key = os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=" + common_name,
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    return cert, key
+
+
+def https_get(port, path, cafile, timeout=10, ciphers=None, **context_settings):
+    """(status, body, TLS version) over HTTPS, verifying the server against `cafile`."""
+    context = ssl.create_default_context(cafile=cafile)
+    if ciphers is not None:
+        context.set_ciphers(ciphers)
+    with warnings.catch_warnings():  # TLS 1.0 and 1.1 are deprecated: tests offer them on purpose
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for name, value in context_settings.items():
+            setattr(context, name, value)
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=timeout)
+    try:
+        connection.connect()
+        version = connection.sock.version()  # the server closes after one response
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read().decode(), version
+    finally:
+        connection.close()
+
+
+@unittest.skipUnless("--wine" in sys.argv, "the Windows build refuses TLS")
+class WindowsTlsTest(unittest.TestCase):
     def test_tls_configuration_is_refused_with_a_clear_reason(self):
-        """TLS is documented as unavailable (civetweb 1.15 + OpenSSL 3 crash on handshakes):
-        a configuration asking for it must fail at start, naming why, not crash later."""
+        """The Windows build has no TLS: a configuration asking for it fails at start, naming
+        the alternative, rather than serving plain HTTP."""
         directory = tempfile.mkdtemp()
         try:
             path = os.path.join(directory, "tls.json")
@@ -358,6 +395,115 @@ class TlsTest(unittest.TestCase):
             self.assertIn(b"reverse proxy", result.stdout + result.stderr)
         finally:
             shutil.rmtree(directory)
+
+
+@unittest.skipIf("--wine" in sys.argv, "HTTPS is served by the Linux build")
+class TlsTest(unittest.TestCase):
+    def setUp(self):
+        self.directory = tempfile.mkdtemp(prefix="thx-e2e-tls-")
+        self.cert, self.key = make_certificate(self.directory)
+
+    def tearDown(self):
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def start(self, **web):
+        config = {"web": {"tls_cert_file": self.cert, "tls_key_file": self.key, **web},
+                  "collection": {"interval": "500ms"}}
+        exporter = Exporter(config=config)
+        deadline = time.time() + 30
+        while True:
+            if exporter.process.poll() is not None:
+                raise AssertionError("exporter exited: " + exporter.log_text())
+            try:
+                if https_get(exporter.port, "/healthz", self.cert, timeout=2)[0] == 200:
+                    return exporter
+            except (OSError, http.client.HTTPException):
+                pass
+            if time.time() > deadline:
+                exporter.stop()
+                raise AssertionError("no HTTPS answer in time: " + exporter.log_text())
+            time.sleep(0.1)
+
+    def assert_metrics_over_https(self, exporter):
+        status, body, version = https_get(exporter.port, "/metrics", self.cert)
+        self.assertEqual(status, 200)
+        self.assertIn("toolhelp_processes ", body)
+        return version
+
+    def test_metrics_over_verified_https_and_plain_http_is_refused(self):
+        exporter = self.start()
+        try:
+            version = self.assert_metrics_over_https(exporter)
+            self.assertIn(version, ("TLSv1.2", "TLSv1.3"))
+            # Plain HTTP to the HTTPS port: no answer, a closed connection, and no crash.
+            for _ in range(3):
+                with self.assertRaises((OSError, http.client.HTTPException)):
+                    get(exporter.port, "/metrics", timeout=5)
+            for garbage in (b"\r\n\r\n", b"\x16\x03\x01\x00\x05hello", b"\x00" * 4096):
+                with socket.create_connection(("127.0.0.1", exporter.port), timeout=5) as s:
+                    s.sendall(garbage)
+                    s.shutdown(socket.SHUT_WR)
+                    try:
+                        while s.recv(4096):
+                            pass
+                    except OSError:
+                        pass
+            # The server keeps answering, many times over (each civetweb worker at least once).
+            for _ in range(12):
+                self.assert_metrics_over_https(exporter)
+            self.assertIsNone(exporter.process.poll(), exporter.log_text())
+        finally:
+            exporter.stop()
+
+    def test_server_presents_the_configured_certificate(self):
+        other_cert, _ = make_certificate(self.directory, "other", common_name="other")
+        exporter = self.start()
+        try:
+            with self.assertRaises(ssl.SSLCertVerificationError):
+                https_get(exporter.port, "/metrics", other_cert)
+            self.assert_metrics_over_https(exporter)
+        finally:
+            exporter.stop()
+
+    def test_tls_min_version(self):
+        exporter = self.start(tls_min_version="TLS1.3")
+        try:
+            with self.assertRaises(ssl.SSLError):
+                https_get(exporter.port, "/metrics", self.cert,
+                          maximum_version=ssl.TLSVersion.TLSv1_2)
+            self.assertEqual(self.assert_metrics_over_https(exporter), "TLSv1.3")
+        finally:
+            exporter.stop()
+        # The default floor is TLS 1.2: a client that offers only TLS 1.0 and 1.1 (allowed by
+        # its own security level here) is refused.
+        exporter = self.start()
+        try:
+            with self.assertRaises(ssl.SSLError):
+                https_get(exporter.port, "/metrics", self.cert, ciphers="DEFAULT:@SECLEVEL=0",
+                          minimum_version=ssl.TLSVersion.TLSv1,
+                          maximum_version=ssl.TLSVersion.TLSv1_1)
+            self.assertEqual(https_get(exporter.port, "/metrics", self.cert,
+                                       maximum_version=ssl.TLSVersion.TLSv1_2)[2], "TLSv1.2")
+        finally:
+            exporter.stop()
+
+    def test_unusable_key_is_a_clear_startup_error(self):
+        _, other_key = make_certificate(self.directory, "other")
+        missing = os.path.join(self.directory, "missing.crt")
+        for web, expected in (({"tls_key_file": other_key}, "web.tls_key_file"),
+                              ({"tls_cert_file": missing}, "web.tls_cert_file " + missing)):
+            path = os.path.join(self.directory, "bad.json")
+            with open(path, "w") as f:
+                json.dump({"web": {"tls_cert_file": self.cert, "tls_key_file": self.key, **web}},
+                          f)
+            result = subprocess.run(
+                command("toolhelp_exporter", "--config.file=" + path,
+                        f"--web.listen-address=127.0.0.1:{free_port()}"),
+                capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            output = (result.stdout + result.stderr).decode()
+            self.assertNotEqual(result.returncode, 0, output)
+            self.assertIn(expected, output)
+            self.assertIn("with TLS", output)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -169,6 +171,108 @@ TEST_F(HttpServerTest, SlowAndIdleClientsDoNotBlockOthers) {
     thread.join();
   }
 }
+
+// Starting with TLS, and why it may not start. The handshakes themselves are tested on the real
+// binary (tests/e2e/exporter_e2e.py, TlsTest).
+class HttpServerTlsTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    HttpServerTest::SetUp();
+    folder = std::filesystem::temp_directory_path() /
+             ("thx-tls-test-" + std::to_string(test::free_port()));
+    std::filesystem::create_directories(folder);
+  }
+  void TearDown() override { std::filesystem::remove_all(folder); }
+
+  // A self-signed certificate and its key, made by the openssl command.
+  void make_certificate(const std::string& name) {
+    const std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+        "-subj /CN=localhost -keyout '" +
+        path(name + ".key") + "' -out '" + path(name + ".crt") + "' >/dev/null 2>&1 </dev/null";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  }
+  std::string path(const std::string& name) const { return (folder / name).string(); }
+
+  // The start failure's message, or "started".
+  std::string start_error() {
+    try {
+      HttpServer server(web, metrics, {});
+    } catch (const HttpServerError& error) {
+      return error.what();
+    }
+    return "started";
+  }
+
+  std::filesystem::path folder;
+};
+
+#ifdef _WIN32
+TEST_F(HttpServerTlsTest, RefusedOnWindowsWithTheAlternative) {
+  web.tls_cert_file = "c.pem";
+  web.tls_key_file = "k.pem";
+  const std::string error = start_error();
+  EXPECT_NE(error.find("reverse proxy"), std::string::npos) << error;
+}
+#else
+TEST_F(HttpServerTlsTest, StartsAndRefusesPlainHttp) {
+  make_certificate("server");
+  web.tls_cert_file = path("server.crt");
+  web.tls_key_file = path("server.key");
+  HttpServer server(web, metrics, {});
+  // A plain HTTP request gets no HTTP answer, and the server stays up for the next ones.
+  for (int i = 0; i < 3; ++i) {
+    auto response = test::http_request(port(), "GET", "/metrics");
+    EXPECT_TRUE(!response || response->status == 0) << response->status;
+  }
+  EXPECT_EQ(server.listening_ports(), std::vector<int>{port()});
+}
+
+TEST_F(HttpServerTlsTest, MissingCertificateNamesTheKeyAndFile) {
+  make_certificate("server");
+  web.tls_cert_file = path("absent.crt");
+  web.tls_key_file = path("server.key");
+  const std::string error = start_error();
+  EXPECT_NE(error.find("with TLS: web.tls_cert_file " + path("absent.crt")), std::string::npos)
+      << error;
+}
+
+TEST_F(HttpServerTlsTest, KeyOfAnotherCertificateIsRefused) {
+  make_certificate("server");
+  make_certificate("other");
+  web.tls_cert_file = path("server.crt");
+  web.tls_key_file = path("other.key");
+  const std::string error = start_error();
+  EXPECT_NE(error.find("web.tls_key_file " + path("other.key") + " does not belong"),
+            std::string::npos)
+      << error;
+}
+
+TEST_F(HttpServerTlsTest, EncryptedKeyFailsWithoutAPrompt) {
+  make_certificate("server");
+  const std::string command = "openssl pkey -in '" + path("server.key") + "' -aes128 -passout " +
+                              "pass:secret -out '" + path("encrypted.key") + "' 2>/dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  web.tls_cert_file = path("server.crt");
+  web.tls_key_file = path("encrypted.key");
+  const std::string error = start_error();
+  EXPECT_NE(error.find("not encrypted"), std::string::npos) << error;
+}
+
+TEST_F(HttpServerTlsTest, PlainServerStillStartsAfterATlsOne) {
+  make_certificate("server");
+  {
+    WebConfig tls = web;
+    tls.tls_cert_file = path("server.crt");
+    tls.tls_key_file = path("server.key");
+    HttpServer server(tls, metrics, {});
+  }
+  HttpServer plain(web, metrics, {});
+  auto response = test::http_request(port(), "GET", "/metrics");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+}
+#endif
 
 }  // namespace
 }  // namespace thx

@@ -239,22 +239,30 @@ void knock(int port) {
 }  // namespace
 
 struct HttpServer::Impl {
-  explicit Impl(const WebConfig& web) : access(web) {}
+  explicit Impl(const WebConfig& web) : access(std::make_shared<AccessControl>(web)) {}
 
-  AccessControl access;
+  // Replaced whole by a reload; a request in flight keeps the one it started with.
+  std::shared_ptr<AccessControl> access;
+  mutable std::mutex access_mutex;
   std::map<std::string, HttpHandler> routes;
   std::unique_ptr<prometheus::Exposer> exposer;
   std::vector<int> ports;
 
+  std::shared_ptr<AccessControl> current_access() const {
+    std::lock_guard lock(access_mutex);
+    return access;
+  }
+
   // Returns non-zero when the request was answered here; zero hands it to the Exposer.
   int handle(mg_connection* conn) {
     const mg_request_info* info = mg_get_request_info(conn);
-    if (!access.address_allowed(info->remote_addr)) {
+    const std::shared_ptr<AccessControl> gate = current_access();
+    if (!gate->address_allowed(info->remote_addr)) {
       send(conn, {403, "text/plain; charset=utf-8", "forbidden\n"});
       return 403;
     }
-    if (access.needs_credentials() &&
-        !access.credentials_valid(mg_get_header(conn, "Authorization"))) {
+    if (gate->needs_credentials() &&
+        !gate->credentials_valid(mg_get_header(conn, "Authorization"))) {
       send(conn, {401, "text/plain; charset=utf-8", "unauthorized\n"},
            "WWW-Authenticate: Basic realm=\"toolhelp_exporter\", charset=\"UTF-8\"\r\n");
       return 401;
@@ -420,6 +428,12 @@ HttpServer::~HttpServer() {
   impl_->exposer.reset();
   stopped = true;
   knocker.join();
+}
+
+void HttpServer::set_access(const WebConfig& web) {
+  auto access = std::make_shared<AccessControl>(web);
+  std::lock_guard lock(impl_->access_mutex);
+  impl_->access = std::move(access);
 }
 
 std::vector<int> HttpServer::listening_ports() const {

@@ -51,6 +51,10 @@ class HttpServer {
 
   [[nodiscard]] std::vector<int> listening_ports() const;
 
+  // A reload: allowed networks and basic-auth users from `web` apply to the next request. The
+  // rest of `web` (address, path, TLS, workers, timeouts) is fixed while the server runs.
+  void set_access(const WebConfig& web);
+
   struct Impl;
 
  private:

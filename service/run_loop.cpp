@@ -216,10 +216,12 @@ std::vector<ConfigError> Exporter::reload() {
   // The certificate and key are loaded when the listener starts, and it is not restarted here.
   if (next.web.tls_cert_file != config_.web.tls_cert_file ||
       next.web.tls_key_file != config_.web.tls_key_file ||
-      next.web.tls_min_version != config_.web.tls_min_version) {
+      next.web.tls_min_version != config_.web.tls_min_version ||
+      next.web.max_connections != config_.web.max_connections ||
+      next.web.request_timeout != config_.web.request_timeout) {
     spdlog::warn(
-        "reload: web.tls_cert_file, web.tls_key_file and web.tls_min_version take "
-        "effect after a restart");
+        "reload: web.tls_*, web.max_connections and web.request_timeout take effect after a "
+        "restart");
   }
   const WebConfig running = config_.web;
   config_ = next;
@@ -228,6 +230,11 @@ std::vector<ConfigError> Exporter::reload() {
   config_.web.tls_cert_file = running.tls_cert_file;
   config_.web.tls_key_file = running.tls_key_file;
   config_.web.tls_min_version = running.tls_min_version;
+  config_.web.max_connections = running.max_connections;
+  config_.web.request_timeout = running.request_timeout;
+  if (http_) {
+    http_->set_access(config_.web);  // allowed networks and users apply to the next request
+  }
   aggregator_.reconfigure(aggregator_settings(config_));
   page_context_ = page_context_for(metrics_.get(), config_);
   metrics_->set_reload_status({true, unix_now()});

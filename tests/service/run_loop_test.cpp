@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/password.h"
 #include "tests/support/http_client.h"
 
 namespace thx {
@@ -161,6 +162,40 @@ TEST(RunLoopConcurrency, FailedReloadKeepsServingTheRunningConfiguration) {
   ASSERT_TRUE(metrics);
   EXPECT_EQ(groups_in(metrics->body), std::set<std::string>{"alpha"});
   EXPECT_NE(metrics->body.find("toolhelp_config_last_reload_successful 0"), std::string::npos);
+}
+
+// Allowed networks and basic-auth users are part of a reload, not only of a restart.
+TEST(RunLoopReload, NewUsersAndNetworksApplyToTheNextRequest) {
+  const int port = test::free_port();
+  Config protected_config = config_for(port, "alpha");
+  protected_config.web.basic_auth_users["prometheus"] =
+      hash_password("s3cret", "0123456789abcdef", 1000).to_string();
+  std::atomic<int> reloads{0};
+  Exporter exporter(
+      config_for(port, "alpha"),
+      [&]() -> ConfigLoadResult {
+        Config next = protected_config;
+        if (reloads++ == 1) {
+          next.web.allowed_networks = {"192.0.2.0/24"};  // not loopback: shut out
+        }
+        return {next, {}};
+      },
+      make_platform_source());
+  exporter.listen();
+  ASSERT_TRUE(exporter.cycle(std::stop_token{}));
+  const std::string credentials = "Authorization: Basic cHJvbWV0aGV1czpzM2NyZXQ=\r\n";
+  auto status_of = [&](const std::string& headers) {
+    const auto response = test::http_request(port, "GET", "/metrics", headers);
+    return response ? response->status : 0;
+  };
+  EXPECT_EQ(status_of(""), 200);
+
+  ASSERT_TRUE(exporter.reload().empty());
+  EXPECT_EQ(status_of(""), 401);
+  EXPECT_EQ(status_of(credentials), 200);
+
+  ASSERT_TRUE(exporter.reload().empty());
+  EXPECT_EQ(status_of(credentials), 403);
 }
 
 }  // namespace

@@ -27,11 +27,11 @@ sigset_t handled_signals() {
 void prepare_process() {
   const sigset_t set = handled_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);  // a scraper hanging up mid-response is not fatal
+  (void)signal(SIGPIPE, SIG_IGN);  // a scraper hanging up mid-response is not fatal
 }
 
 int run_foreground(Exporter& exporter) {
-  std::jthread loop([&exporter](std::stop_token stop) { exporter.run(stop); });
+  std::jthread loop([&exporter](const std::stop_token& stop) { exporter.run(stop); });
   const sigset_t set = handled_signals();
   for (;;) {
     const int signal_number = sigwaitinfo(&set, nullptr);

@@ -128,7 +128,7 @@ SnapshotRequest Exporter::snapshot_request() const {
   return request;
 }
 
-bool Exporter::cycle(std::stop_token stop) {
+bool Exporter::cycle(const std::stop_token& stop) {
   Snapshot snapshot = source_->take(snapshot_request(), stop);
   if (stop.stop_requested()) {
     return false;  // cut short: publishing it would show a mass exit that did not happen
@@ -171,7 +171,7 @@ void Exporter::log_cycle(const Snapshot& snapshot) {
   }
 }
 
-void Exporter::run(std::stop_token stop) {
+void Exporter::run(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     if (reload_requested_.exchange(false)) {
       reload();

@@ -37,10 +37,10 @@ class Exporter {
 
   // Snapshot, aggregate, publish once. Returns false when `stop` cut the snapshot short (nothing
   // is published then).
-  bool cycle(std::stop_token stop);
+  bool cycle(const std::stop_token& stop);
 
   // Cycles every interval until `stop` is requested; returns within a moment of it.
-  void run(std::stop_token stop);
+  void run(const std::stop_token& stop);
 
   // Any thread: reload at the next opportunity (SIGHUP, PARAMCHANGE).
   void request_reload();

@@ -789,7 +789,7 @@ int run_foreground(Exporter& exporter) {
     spdlog::warn("SetConsoleCtrlHandler failed: {}", error_text(GetLastError()));
   }
   {
-    std::jthread loop([&exporter](std::stop_token stop) { exporter.run(stop); });
+    std::jthread loop([&exporter](const std::stop_token& stop) { exporter.run(stop); });
     spdlog::info("running; press Ctrl+C to stop");
     WaitForSingleObject(g_console_stop.get(), INFINITE);
     spdlog::info("stopping");

@@ -4,13 +4,13 @@
 # concurrency tests under ThreadSanitizer, and each fuzz target for a bounded time. Installs
 # whatever is missing. Exits non-zero when any stage fails; the other stages still run.
 #   tests/run-all.sh                every stage
-#   tests/run-all.sh STAGE...       only these: linux windows asan tsan fuzz
+#   tests/run-all.sh STAGE...       only these: linux style windows asan tsan fuzz
 # THX_FUZZ_SECONDS sets the fuzzing time per target (default 30).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 stages=("$@")
 if ((${#stages[@]} == 0)); then
-  stages=(linux windows asan tsan fuzz)
+  stages=(linux style windows asan tsan fuzz)
 fi
 failed=()
 started=$SECONDS
@@ -53,6 +53,12 @@ if wanted linux || wanted asan || wanted tsan; then
 fi
 if wanted linux; then
   run_preset linux
+fi
+if wanted style; then
+  echo "=== style: clang-format and clang-tidy ==="
+  if ! tests/style.sh; then
+    failed+=("style")
+  fi
 fi
 if wanted windows; then
   deploy/linux/install-build-deps.sh --windows || exit 1

@@ -2,14 +2,16 @@
 # Installs the Debian 12 packages the build and the tests need, and only those that are missing.
 #   install-build-deps.sh            the Linux build and its tests
 #   install-build-deps.sh --windows  also mingw-w64 and Wine for the Windows .exe and its tests
+#   install-build-deps.sh --style    also clang-format and clang-tidy
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config git curl python3
           prometheus-cpp-dev libspdlog-dev nlohmann-json3-dev libpcre2-dev
           googletest libgtest-dev libgmock-dev prometheus python3-yaml libssl-dev openssl)
-if [[ "${1:-}" == "--windows" ]]; then
-  packages+=(mingw-w64 wine wine64 dpkg-dev)
-fi
+case "${1:-}" in
+  --windows) packages+=(mingw-w64 wine wine64 dpkg-dev) ;;
+  --style) packages+=(clang-format clang-tidy) ;;
+esac
 
 missing=()
 for package in "${packages[@]}"; do

@@ -210,7 +210,7 @@ TEST(Aggregator, HostileCommandLineNeverHangsOrMatchesByAccident) {
   settings.grouping.unmatched_group = "other";
   Aggregator aggregator(settings);
   Process process = make_process(1, "x");
-  process.command_line = std::string(32 * 1024, 'a') + "!";
+  process.command_line = std::string(std::size_t{32} * 1024, 'a') + "!";
   auto aggregate = aggregator.update(snapshot_of({process}));
   EXPECT_EQ(aggregate->groups.at("other").processes, 1U);
 }

@@ -89,6 +89,7 @@ TEST_F(HttpServerTest, ConcurrentScrapesAllSucceed) {
   HttpServer server(web, metrics, {});
   std::atomic<int> ok{0};
   std::vector<std::thread> clients;
+  clients.reserve(8);
   for (int c = 0; c < 8; ++c) {
     clients.emplace_back([&] {
       for (int i = 0; i < 20; ++i) {
@@ -159,6 +160,7 @@ TEST_F(HttpServerTest, SlowAndIdleClientsDoNotBlockOthers) {
   HttpServer server(web, metrics, {});
   // Half-sent requests hold connections open; the others still get answers.
   std::vector<std::thread> slow;
+  slow.reserve(3);
   for (int i = 0; i < 3; ++i) {
     slow.emplace_back(
         [this] { test::raw_exchange(port(), "GET /metrics HTTP/1.1\r\nHost: x", 3000); });

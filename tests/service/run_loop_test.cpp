@@ -63,7 +63,7 @@ TEST(RunLoopConcurrency, ScrapesDuringSnapshotsAndReloadsAreAlwaysWhole) {
       make_platform_source());
   exporter.listen();
   ASSERT_TRUE(exporter.cycle(std::stop_token{}));  // before it, /healthz rightly answers 503
-  std::jthread loop([&](std::stop_token stop) { exporter.run(stop); });
+  std::jthread loop([&](const std::stop_token& stop) { exporter.run(stop); });
 
   std::atomic<bool> done{false};
   std::atomic<int> scrapes{0};

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 namespace thx::test {
 namespace {
@@ -55,7 +56,7 @@ void set_timeout(Socket s, int timeout_ms) {
   DWORD value = static_cast<DWORD>(timeout_ms);
   setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, reinterpret_cast<const char*>(&value), sizeof value);
 #else
-  timeval value{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  timeval value{timeout_ms / 1000, static_cast<suseconds_t>(timeout_ms % 1000) * 1000};
   setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &value, sizeof value);
 #endif
 }
@@ -132,7 +133,10 @@ int free_port() {
   ensure_winsock();
   Socket s = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address = loopback(0);
-  bind(s, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  if (bind(s, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close_socket(s);
+    throw std::runtime_error("free_port: cannot bind a socket to 127.0.0.1");
+  }
   socklen_t length = sizeof address;
   getsockname(s, reinterpret_cast<sockaddr*>(&address), &length);
   close_socket(s);

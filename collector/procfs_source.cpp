@@ -513,6 +513,7 @@ void ProcfsSource::read_details(Cycle& cycle, int pid_dir, ProcessDetailCache::E
   if (maps.malformed_lines > 0) {
     cycle.count_details(ErrorReason::malformed);  // once per process: the good lines are kept
   }
+  maps.modules.shrink_to_fit();  // kept for minutes: without the slack of its growth
   entry.modules = std::move(maps.modules);
   entry.heaps = std::move(maps.heaps);
   entry.details_read = true;
@@ -525,7 +526,7 @@ void ProcfsSource::fill_details(const Cycle& cycle, const ProcessDetailCache::En
     return;
   }
   if (cycle.wants(Kind::modules)) {
-    process.modules = entry.modules;
+    process.modules = entry.modules;  // shared, not copied
     process.modules_read = true;
   }
   if (cycle.wants(Kind::heaps)) {

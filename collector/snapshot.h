@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/shared_list.h"
+
 namespace thx {
 
 // What a snapshot can contain. The caller chooses; each kind gets its own status.
@@ -123,8 +125,9 @@ struct Process {
   std::uint32_t thread_count = 0;
   std::int32_t base_priority = 0;
   // Modules and heaps are filled only when those kinds were asked for and could be read;
-  // `modules_read` / `heaps_read` tell an empty list from an unread one.
-  std::vector<Module> modules;
+  // `modules_read` / `heaps_read` tell an empty list from an unread one. A module list is shared
+  // with the source's cache and with earlier snapshots of the same process (see SharedList).
+  SharedList<Module> modules;
   std::vector<Heap> heaps;
   bool modules_read = false;
   bool heaps_read = false;

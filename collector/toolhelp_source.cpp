@@ -605,7 +605,7 @@ void ToolhelpSource::read_details(Process& process, ProcessDetailCache::Entry& e
   if (refresh) {
     entry.details_read = refresh_details(process, detail, snapshot);
     entry.details_read_at = now_;
-    entry.modules = process.modules;
+    entry.modules = process.modules;  // shared, not copied
     entry.heaps = process.heaps;
     return;
   }
@@ -622,14 +622,16 @@ bool ToolhelpSource::refresh_details(Process& process, const DetailRequest& deta
   bool complete = true;
   if (detail.modules) {
     const Stopwatch watch;
-    const auto error = read_modules(process.pid, process.modules);
+    std::vector<Module> modules;
+    const auto error = read_modules(process.pid, modules);
     KindStatus& status = snapshot.status_of(Kind::modules);
     status.duration_seconds += watch.seconds();
     if (error) {
       status.count(*error);
-      process.modules.clear();
+      modules.clear();
       complete = false;
     }
+    process.modules = std::move(modules);
     process.modules_read = !error;
     // An empty list is a process still starting: shown as it is, read again next cycle.
     complete = complete && !process.modules.empty();

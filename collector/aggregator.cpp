@@ -185,7 +185,7 @@ void Aggregator::fill_groups(const Snapshot& snapshot, Aggregate& out) {
     stats.heaps += process.heaps.size();
     auto& modules = modules_by_group[*group];
     for (const Module& module : process.modules) {
-      modules.insert(module.path);
+      modules.insert(module.path());
     }
   }
   for (auto& [group, modules] : modules_by_group) {
@@ -216,8 +216,8 @@ void Aggregator::fill_modules(const Snapshot& snapshot, Aggregate& out) const {
       continue;
     }
     for (const Module& module : process.modules) {
-      Count& count = by_path[module.path];
-      count.name = module.name;
+      Count& count = by_path[module.path()];
+      count.name = module.name();
       ++count.processes;
     }
   }

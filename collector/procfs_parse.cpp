@@ -179,6 +179,11 @@ ParseResult<StatFields> parse_stat(std::string_view text) {
 }
 
 MapsSummary parse_maps(std::string_view text) {
+  ModuleFilePool files;
+  return parse_maps(text, files);
+}
+
+MapsSummary parse_maps(std::string_view text, ModuleFilePool& files) {
   MapsSummary summary;
   std::unordered_map<std::string_view, std::size_t> module_index;  // path -> index in modules
   while (!text.empty()) {
@@ -205,12 +210,12 @@ MapsSummary parse_maps(std::string_view text) {
     const std::string_view path = strip_deleted_suffix(parsed->path);
     auto [it, inserted] = module_index.try_emplace(path, summary.modules.size());
     if (inserted) {
-      Module module;
-      module.path = to_valid_utf8(path);
-      module.name = std::string(base_name(module.path));
-      module.base_address = parsed->start;
-      module.size = parsed->end - parsed->start;
-      summary.modules.push_back(std::move(module));
+      const auto& file = files.intern(path, [path] {
+        std::string valid = to_valid_utf8(path);
+        std::string name(base_name(valid));
+        return ModuleFile{std::move(name), std::move(valid)};
+      });
+      summary.modules.emplace_back(file, parsed->start, parsed->end - parsed->start);
       continue;
     }
     Module& module = summary.modules[it->second];

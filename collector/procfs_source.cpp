@@ -16,6 +16,7 @@
 #include <memory>
 #include <utility>
 
+#include "collector/module_files.h"
 #include "collector/process_cache.h"
 #include "collector/procfs_parse.h"
 #include "collector/source.h"
@@ -272,7 +273,8 @@ class ProcfsSource final : public SnapshotSource {
   long ticks_per_second_;
   std::optional<std::int64_t> boot_time_seconds_;  // read once per source lifetime
   ProcessDetailCache cache_;
-  ReadBuffer buffer_;  // every file is read into this one buffer
+  ModuleFilePool module_files_;  // the names of every module file in cache_, once each
+  ReadBuffer buffer_;            // every file is read into this one buffer
 };
 
 Snapshot ProcfsSource::take(const SnapshotRequest& request, std::stop_token stop) {
@@ -315,6 +317,7 @@ void ProcfsSource::collect(Cycle& cycle, const std::stop_token& stop) {
   cycle.clock.lap({Kind::processes});
   if (!stopped) {
     cache_.end_cycle();
+    module_files_.prune();
   }
   finish_statuses(cycle, stopped);
 }
@@ -509,7 +512,7 @@ void ProcfsSource::read_details(Cycle& cycle, int pid_dir, ProcessDetailCache::E
     entry.details_read = false;  // never serve the previous lists in place of a failed read
     return;
   }
-  procfs::MapsSummary maps = procfs::parse_maps(buffer_.view());
+  procfs::MapsSummary maps = procfs::parse_maps(buffer_.view(), module_files_);
   if (maps.malformed_lines > 0) {
     cycle.count_details(ErrorReason::malformed);  // once per process: the good lines are kept
   }

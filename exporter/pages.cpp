@@ -124,7 +124,7 @@ Snapshot filter_snapshot(const Aggregate& aggregate, std::optional<std::uint32_t
   }
   for (const Process& process : out.processes) {
     for (const Module& module : process.modules) {
-      if (auto it = full.module_versions.find(module.path); it != full.module_versions.end()) {
+      if (auto it = full.module_versions.find(module.path()); it != full.module_versions.end()) {
         out.module_versions.insert(*it);
       }
     }

@@ -121,7 +121,7 @@ std::size_t threads_of(const Snapshot& snapshot, std::uint32_t pid) {
 
 const Module* find_module(const Process& process, const std::string& name) {
   for (const Module& module : process.modules) {
-    if (lower(module.name) == lower(name)) {
+    if (lower(module.name()) == lower(name)) {
       return &module;
     }
   }
@@ -348,7 +348,7 @@ TEST(ToolhelpSource, ModuleVersionsGiveKernel32AFileVersion) {
   for (const auto& [path, ignored] : snapshot.module_versions) {
     EXPECT_TRUE(std::ranges::any_of(snapshot.processes, [&path](const Process& process) {
       return std::ranges::any_of(process.modules,
-                                 [&path](const Module& m) { return m.path == path; });
+                                 [&path](const Module& m) { return m.path() == path; });
     })) << path;
   }
 }

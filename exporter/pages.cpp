@@ -44,6 +44,12 @@ HttpResponse bad_request(const std::string& message) {
 
 }  // namespace
 
+HttpResponse metrics_page(const MetricsCollectable& metrics) {
+  HttpResponse response{200, "text/plain; version=0.0.4; charset=utf-8", {}, {}};
+  response.shared_body = metrics.text();
+  return response;
+}
+
 HttpResponse landing_page(const PageContext& context) {
   const auto aggregate = context.metrics->latest();
   const BuildInfo& build = context.metrics->build();

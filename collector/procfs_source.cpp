@@ -323,10 +323,14 @@ void ProcfsSource::collect(Cycle& cycle, const std::stop_token& stop) {
 }
 
 void ProcfsSource::finish_statuses(Cycle& cycle, bool stopped) {
-  std::sort(cycle.snapshot.threads.begin(), cycle.snapshot.threads.end(),
-            [](const Thread& a, const Thread& b) {
-              return std::pair(a.owner_pid, a.tid) < std::pair(b.owner_pid, b.tid);
-            });
+  // Pids and each process's tids are listed in order, so the list is normally sorted already.
+  auto by_owner_and_tid = [](const Thread& a, const Thread& b) {
+    return std::pair(a.owner_pid, a.tid) < std::pair(b.owner_pid, b.tid);
+  };
+  std::vector<Thread>& threads = cycle.snapshot.threads;
+  if (!std::is_sorted(threads.begin(), threads.end(), by_owner_and_tid)) {
+    std::sort(threads.begin(), threads.end(), by_owner_and_tid);
+  }
   for (Kind kind : kAllKinds) {
     KindStatus& status = cycle.snapshot.status_of(kind);
     if (!cycle.wants(kind)) {

@@ -221,7 +221,7 @@ TEST(ToolhelpSource, SleeperChildAppearsWithItsThreadsPathAndModulesThenDisappea
   EXPECT_TRUE(ends_with_nocase(child.path, "\\thx_sleeper.exe")) << child.path;
   EXPECT_GT(child.start_time_ns, 0);
   const Module* kernel32 = find_module(child, "kernel32.dll");
-  EXPECT_TRUE(ends_with_nocase(kernel32->path, "\\kernel32.dll")) << kernel32->path;
+  EXPECT_TRUE(ends_with_nocase(kernel32->path(), "\\kernel32.dll")) << kernel32->path();
   EXPECT_GT(kernel32->size, 64U * 1024U);
   EXPECT_LT(kernel32->size, 64U * 1024U * 1024U);
   EXPECT_NE(kernel32->base_address, 0U);

@@ -4,6 +4,7 @@
 #include <set>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace thx {
@@ -30,6 +31,14 @@ bool match_into(const std::optional<Regex>& matcher, std::string_view subject, C
 bool any_matches(const std::vector<Regex>& patterns, std::string_view subject) {
   return std::any_of(patterns.begin(), patterns.end(),
                      [subject](const Regex& pattern) { return pattern.matches(subject); });
+}
+
+// A module file's path and name; a Module without a file has empty ones (see Module::path).
+std::string_view path_of(const ModuleFile* file) {
+  return file != nullptr ? std::string_view(file->path) : std::string_view();
+}
+std::string_view name_of(const ModuleFile* file) {
+  return file != nullptr ? std::string_view(file->name) : std::string_view();
 }
 
 bool kind_usable(const Snapshot& snapshot, Kind kind) {
@@ -170,7 +179,9 @@ void Aggregator::count_churn(const Snapshot& snapshot, Aggregate& out) {
 }
 
 void Aggregator::fill_groups(const Snapshot& snapshot, Aggregate& out) {
-  std::map<std::string, std::set<std::string_view>> modules_by_group;
+  // Module files by address first: the sources intern them, so the thousands of entries of one
+  // file cost a pointer hash each, and its path is compared once per group below.
+  std::map<std::string, std::unordered_set<const ModuleFile*>> files_by_group;
   std::uint64_t thread_sum = 0;
   for (const Process& process : snapshot.processes) {
     thread_sum += process.thread_count;
@@ -183,13 +194,18 @@ void Aggregator::fill_groups(const Snapshot& snapshot, Aggregate& out) {
     ++stats.processes;
     stats.threads += process.thread_count;
     stats.heaps += process.heaps.size();
-    auto& modules = modules_by_group[*group];
+    auto& files = files_by_group[*group];
     for (const Module& module : process.modules) {
-      modules.insert(module.path);
+      files.insert(module.file.get());
     }
   }
-  for (auto& [group, modules] : modules_by_group) {
-    out.groups[group].distinct_modules = modules.size();
+  for (const auto& [group, files] : files_by_group) {
+    std::unordered_set<std::string_view> paths;  // files not interned may share a path
+    paths.reserve(files.size());
+    for (const ModuleFile* file : files) {
+      paths.insert(path_of(file));
+    }
+    out.groups[group].distinct_modules = paths.size();
   }
   out.processes = snapshot.processes.size();
   // The thread list, when taken, is the authority; otherwise each process's own count.
@@ -209,17 +225,23 @@ void Aggregator::fill_modules(const Snapshot& snapshot, Aggregate& out) const {
     std::string_view name;
     std::uint64_t processes = 0;
   };
-  std::unordered_map<std::string_view, Count> by_path;
+  // Counted by file address first (see fill_groups), then merged by path.
+  std::unordered_map<const ModuleFile*, std::uint64_t> by_file;
   for (const Process& process : snapshot.processes) {
     if (!process.modules_read) {
       ++out.processes_modules_unread;
       continue;
     }
     for (const Module& module : process.modules) {
-      Count& count = by_path[module.path];
-      count.name = module.name;
-      ++count.processes;
+      ++by_file[module.file.get()];
     }
+  }
+  std::unordered_map<std::string_view, Count> by_path;
+  by_path.reserve(by_file.size());
+  for (const auto& [file, processes] : by_file) {
+    Count& count = by_path[path_of(file)];
+    count.name = name_of(file);
+    count.processes += processes;
   }
   const ModuleInventoryConfig& bounds = settings_.modules;
   for (const auto& [path, count] : by_path) {

@@ -107,8 +107,8 @@ std::set<std::string> distinct_module_paths(const Snapshot& snapshot) {
   std::set<std::string> paths;
   for (const Process& process : snapshot.processes) {
     for (const Module& module : process.modules) {
-      if (!module.path.empty()) {
-        paths.insert(module.path);
+      if (!module.path().empty()) {
+        paths.insert(module.path());
       }
     }
   }

@@ -18,7 +18,7 @@ class ProcessDetailCache {
   using Clock = std::chrono::steady_clock;
 
   struct Entry {
-    std::vector<Module> modules;
+    SharedList<Module> modules;  // shared with the snapshots that show them
     std::vector<Heap> heaps;
     std::string command_line;
     Clock::time_point details_read_at{};

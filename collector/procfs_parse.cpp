@@ -21,17 +21,54 @@ std::optional<T> to_number(std::string_view token, int base = 10) {
 }
 
 // Splits off the next space-separated token; `text` keeps what follows it.
+// (A plain loop: find_first_of with a set of two characters calls memchr once per character,
+// which was the largest single cost of reading maps.)
+bool is_separator(char c) {
+  return c == ' ' || c == '\n';
+}
+
 std::string_view next_token(std::string_view& text) {
-  const std::size_t start = text.find_first_not_of(" \n");
-  if (start == std::string_view::npos) {
-    text = {};
-    return {};
+  std::size_t start = 0;
+  while (start < text.size() && is_separator(text[start])) {
+    ++start;
   }
-  text.remove_prefix(start);
-  const std::size_t end = std::min(text.find_first_of(" \n"), text.size());
-  std::string_view token = text.substr(0, end);
+  std::size_t end = start;
+  while (end < text.size() && !is_separator(text[end])) {
+    ++end;
+  }
+  const std::string_view token = text.substr(start, end - start);
   text.remove_prefix(end);
   return token;
+}
+
+// A hexadecimal address as maps prints it ("7f1234000000"): what from_chars(..., 16) accepts,
+// in a loop the compiler keeps small.
+std::optional<std::uint64_t> hex_number(std::string_view token) {
+  if (token.empty()) {
+    return std::nullopt;
+  }
+  while (token.size() > 1 && token.front() == '0') {
+    token.remove_prefix(1);
+  }
+  constexpr std::size_t kMaxDigits = 16;
+  if (token.size() > kMaxDigits) {
+    return std::nullopt;  // beyond 64 bits
+  }
+  std::uint64_t value = 0;
+  for (const char c : token) {
+    std::uint64_t digit = 0;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<std::uint64_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<std::uint64_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      digit = static_cast<std::uint64_t>(c - 'A' + 10);
+    } else {
+      return std::nullopt;
+    }
+    value = (value << 4U) | digit;
+  }
+  return value;
 }
 
 // Fields 3..22 of stat follow the command name; we need up to starttime (field 22).
@@ -78,8 +115,8 @@ std::optional<MapsLine> parse_maps_line(std::string_view line) {
   if (dash == std::string_view::npos) {
     return std::nullopt;
   }
-  auto start = to_number<std::uint64_t>(range.substr(0, dash), 16);
-  auto end = to_number<std::uint64_t>(range.substr(dash + 1), 16);
+  auto start = hex_number(range.substr(0, dash));
+  auto end = hex_number(range.substr(dash + 1));
   // perms, offset, dev and inode: present but not needed beyond checking the line is complete.
   std::array<std::string_view, 4> skipped{};
   for (auto& token : skipped) {
@@ -179,8 +216,16 @@ ParseResult<StatFields> parse_stat(std::string_view text) {
 }
 
 MapsSummary parse_maps(std::string_view text) {
+  ModuleFilePool files;
+  return parse_maps(text, files);
+}
+
+MapsSummary parse_maps(std::string_view text, ModuleFilePool& files) {
   MapsSummary summary;
   std::unordered_map<std::string_view, std::size_t> module_index;  // path -> index in modules
+  // A file's mappings are usually adjacent: the previous line's module is tried before the index.
+  std::string_view last_path;
+  std::size_t last_index = 0;
   while (!text.empty()) {
     const std::size_t newline = std::min(text.find('\n'), text.size());
     const std::string_view line = text.substr(0, newline);
@@ -203,17 +248,21 @@ MapsSummary parse_maps(std::string_view text) {
       continue;
     }
     const std::string_view path = strip_deleted_suffix(parsed->path);
-    auto [it, inserted] = module_index.try_emplace(path, summary.modules.size());
-    if (inserted) {
-      Module module;
-      module.path = to_valid_utf8(path);
-      module.name = std::string(base_name(module.path));
-      module.base_address = parsed->start;
-      module.size = parsed->end - parsed->start;
-      summary.modules.push_back(std::move(module));
-      continue;
+    if (summary.modules.empty() || path != last_path) {
+      auto [it, inserted] = module_index.try_emplace(path, summary.modules.size());
+      last_path = path;
+      last_index = it->second;
+      if (inserted) {
+        const auto& file = files.intern(path, [path] {
+          std::string valid = to_valid_utf8(path);
+          std::string name(base_name(valid));
+          return ModuleFile{std::move(name), std::move(valid)};
+        });
+        summary.modules.emplace_back(file, parsed->start, parsed->end - parsed->start);
+        continue;
+      }
     }
-    Module& module = summary.modules[it->second];
+    Module& module = summary.modules[last_index];
     const std::uint64_t end = std::max(module.base_address + module.size, parsed->end);
     module.base_address = std::min(module.base_address, parsed->start);
     module.size = end - module.base_address;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/module_files.h"
 #include "collector/snapshot.h"
 
 namespace thx::procfs {
@@ -51,7 +52,9 @@ struct MapsSummary {
   std::size_t malformed_lines = 0;  // lines that were skipped because they did not parse
 };
 
-// Never fails as a whole: bad lines are skipped and counted in `malformed_lines`.
+// Never fails as a whole: bad lines are skipped and counted in `malformed_lines`. Module files
+// are interned in `files`; without a pool, the modules share names only among themselves.
+MapsSummary parse_maps(std::string_view text, ModuleFilePool& files);
 MapsSummary parse_maps(std::string_view text);
 
 // The "btime" line of /proc/stat: boot time in seconds since the Unix epoch.

@@ -16,6 +16,7 @@
 #include <memory>
 #include <utility>
 
+#include "collector/module_files.h"
 #include "collector/process_cache.h"
 #include "collector/procfs_parse.h"
 #include "collector/source.h"
@@ -272,7 +273,8 @@ class ProcfsSource final : public SnapshotSource {
   long ticks_per_second_;
   std::optional<std::int64_t> boot_time_seconds_;  // read once per source lifetime
   ProcessDetailCache cache_;
-  ReadBuffer buffer_;  // every file is read into this one buffer
+  ModuleFilePool module_files_;  // the names of every module file in cache_, once each
+  ReadBuffer buffer_;            // every file is read into this one buffer
 };
 
 Snapshot ProcfsSource::take(const SnapshotRequest& request, std::stop_token stop) {
@@ -315,15 +317,20 @@ void ProcfsSource::collect(Cycle& cycle, const std::stop_token& stop) {
   cycle.clock.lap({Kind::processes});
   if (!stopped) {
     cache_.end_cycle();
+    module_files_.prune();
   }
   finish_statuses(cycle, stopped);
 }
 
 void ProcfsSource::finish_statuses(Cycle& cycle, bool stopped) {
-  std::sort(cycle.snapshot.threads.begin(), cycle.snapshot.threads.end(),
-            [](const Thread& a, const Thread& b) {
-              return std::pair(a.owner_pid, a.tid) < std::pair(b.owner_pid, b.tid);
-            });
+  // Pids and each process's tids are listed in order, so the list is normally sorted already.
+  auto by_owner_and_tid = [](const Thread& a, const Thread& b) {
+    return std::pair(a.owner_pid, a.tid) < std::pair(b.owner_pid, b.tid);
+  };
+  std::vector<Thread>& threads = cycle.snapshot.threads;
+  if (!std::is_sorted(threads.begin(), threads.end(), by_owner_and_tid)) {
+    std::sort(threads.begin(), threads.end(), by_owner_and_tid);
+  }
   for (Kind kind : kAllKinds) {
     KindStatus& status = cycle.snapshot.status_of(kind);
     if (!cycle.wants(kind)) {
@@ -509,10 +516,11 @@ void ProcfsSource::read_details(Cycle& cycle, int pid_dir, ProcessDetailCache::E
     entry.details_read = false;  // never serve the previous lists in place of a failed read
     return;
   }
-  procfs::MapsSummary maps = procfs::parse_maps(buffer_.view());
+  procfs::MapsSummary maps = procfs::parse_maps(buffer_.view(), module_files_);
   if (maps.malformed_lines > 0) {
     cycle.count_details(ErrorReason::malformed);  // once per process: the good lines are kept
   }
+  maps.modules.shrink_to_fit();  // kept for minutes: without the slack of its growth
   entry.modules = std::move(maps.modules);
   entry.heaps = std::move(maps.heaps);
   entry.details_read = true;
@@ -525,7 +533,7 @@ void ProcfsSource::fill_details(const Cycle& cycle, const ProcessDetailCache::En
     return;
   }
   if (cycle.wants(Kind::modules)) {
-    process.modules = entry.modules;
+    process.modules = entry.modules;  // shared, not copied
     process.modules_read = true;
   }
   if (cycle.wants(Kind::heaps)) {

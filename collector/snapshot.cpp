@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
 
 namespace thx {
 namespace {
@@ -20,7 +21,35 @@ constexpr std::array<KindStatus::State, 5> kAllStates = {
     KindStatus::State::not_requested, KindStatus::State::complete, KindStatus::State::partial,
     KindStatus::State::unsupported, KindStatus::State::failed};
 
+const std::string& empty_string() {
+  static const std::string empty;
+  return empty;
+}
+
 }  // namespace
+
+Module::Module(std::shared_ptr<const ModuleFile> shared_file, std::uint64_t start,
+               std::uint64_t length)
+    : file(std::move(shared_file)), base_address(start), size(length) {}
+
+Module::Module(std::string file_name, std::string file_path, std::uint64_t start,
+               std::uint64_t length)
+    : Module(std::make_shared<const ModuleFile>(
+                 ModuleFile{std::move(file_name), std::move(file_path)}),
+             start, length) {}
+
+const std::string& Module::name() const {
+  return file ? file->name : empty_string();
+}
+
+const std::string& Module::path() const {
+  return file ? file->path : empty_string();
+}
+
+bool Module::operator==(const Module& other) const {
+  return base_address == other.base_address && size == other.size &&
+         (file == other.file || (name() == other.name() && path() == other.path()));
+}
 
 std::string_view to_string(Kind kind) {
   switch (kind) {

@@ -5,10 +5,13 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "collector/shared_list.h"
 
 namespace thx {
 
@@ -89,12 +92,29 @@ struct KindStatus {
 std::string_view to_string(KindStatus::State state);
 std::optional<KindStatus::State> state_from_string(std::string_view name);
 
-struct Module {
+// What names a module file. Immutable and shared: the sources intern one per path (see
+// ModuleFilePool), so the thousands of processes that load libc.so.6 or kernel32.dll hold one
+// copy of its names between them.
+struct ModuleFile {
   std::string name;  // base name: kernel32.dll, libc.so.6
   std::string path;  // full path, UTF-8; Windows paths keep their backslashes
+};
+
+// One module loaded in one process: the file and where it sits in the process.
+struct Module {
+  Module() = default;
+  Module(std::shared_ptr<const ModuleFile> shared_file, std::uint64_t start, std::uint64_t length);
+  // A module with names of its own, not shared with others (replayed snapshots, tests).
+  Module(std::string file_name, std::string file_path, std::uint64_t start = 0,
+         std::uint64_t length = 0);
+
+  [[nodiscard]] const std::string& name() const;
+  [[nodiscard]] const std::string& path() const;
+  bool operator==(const Module& other) const;
+
+  std::shared_ptr<const ModuleFile> file;  // null only in a default-constructed Module
   std::uint64_t base_address = 0;
   std::uint64_t size = 0;  // bytes the module spans in the process's address space
-  bool operator==(const Module&) const = default;
 };
 
 struct Heap {
@@ -123,8 +143,9 @@ struct Process {
   std::uint32_t thread_count = 0;
   std::int32_t base_priority = 0;
   // Modules and heaps are filled only when those kinds were asked for and could be read;
-  // `modules_read` / `heaps_read` tell an empty list from an unread one.
-  std::vector<Module> modules;
+  // `modules_read` / `heaps_read` tell an empty list from an unread one. A module list is shared
+  // with the source's cache and with earlier snapshots of the same process (see SharedList).
+  SharedList<Module> modules;
   std::vector<Heap> heaps;
   bool modules_read = false;
   bool heaps_read = false;

@@ -28,8 +28,8 @@ json status_to_json(const KindStatus& status) {
 }
 
 json module_to_json(const Module& module) {
-  return {{"name", module.name},
-          {"path", module.path},
+  return {{"name", module.name()},
+          {"path", module.path()},
           {"base_address", module.base_address},
           {"size", module.size}};
 }
@@ -224,12 +224,15 @@ KindStatus status_from_json(const Node& node) {
 
 Module module_from_json(const Node& node) {
   node.expect_object();
-  Module module;
-  read_optional(node, "name", module.name, to_text);
-  read_optional(node, "path", module.path, to_text);
-  read_optional(node, "base_address", module.base_address, to_u64);
-  read_optional(node, "size", module.size, to_u64);
-  return module;
+  std::string name;
+  std::string path;
+  std::uint64_t base_address = 0;
+  std::uint64_t size = 0;
+  read_optional(node, "name", name, to_text);
+  read_optional(node, "path", path, to_text);
+  read_optional(node, "base_address", base_address, to_u64);
+  read_optional(node, "size", size, to_u64);
+  return {std::move(name), std::move(path), base_address, size};
 }
 
 Heap heap_from_json(const Node& node) {

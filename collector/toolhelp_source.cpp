@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "collector/module_files.h"
 #include "collector/process_cache.h"
 #include "collector/source.h"
 #include "collector/win32_util.h"
@@ -124,16 +125,16 @@ std::optional<ErrorReason> read_threads(HANDLE snapshot, std::vector<Thread>& th
 
 // ---- Modules and heaps of one process -----------------------------------------------------------
 
-Module to_module(const MODULEENTRY32W& entry) {
-  Module module;
-  module.name = win32::to_utf8(entry.szModule);
-  module.path = win32::to_utf8(entry.szExePath);
-  module.base_address = reinterpret_cast<std::uintptr_t>(entry.modBaseAddr);
-  module.size = entry.modBaseSize;
-  return module;
+Module to_module(const MODULEENTRY32W& entry, ModuleFilePool& files) {
+  std::string path = win32::to_utf8(entry.szExePath);
+  const auto& file = files.intern(path, [&entry, &path] {
+    return ModuleFile{win32::to_utf8(entry.szModule), std::move(path)};
+  });
+  return {file, reinterpret_cast<std::uintptr_t>(entry.modBaseAddr), entry.modBaseSize};
 }
 
-std::optional<ErrorReason> read_modules(DWORD pid, std::vector<Module>& modules) {
+std::optional<ErrorReason> read_modules(DWORD pid, std::vector<Module>& modules,
+                                        ModuleFilePool& files) {
   if (pid == kIdlePid) {
     // Tool Help reads pid 0 as "the calling process"; the Idle process itself has no modules
     // anyone may read.
@@ -148,7 +149,7 @@ std::optional<ErrorReason> read_modules(DWORD pid, std::vector<Module>& modules)
   entry.dwSize = sizeof(entry);
   for (BOOL more = Module32FirstW(snapshot.handle.get(), &entry); more;
        more = Module32NextW(snapshot.handle.get(), &entry)) {
-    modules.push_back(to_module(entry));
+    modules.push_back(to_module(entry, files));
   }
   return walk_end_error();
 }
@@ -468,6 +469,7 @@ class ToolhelpSource final : public SnapshotSource {
 
   std::unordered_map<std::uint32_t, KnownProcess> known_;
   ProcessDetailCache details_;
+  ModuleFilePool module_files_;  // the names of every module file in details_, once each
   win32::ModuleVersionCache versions_;
   std::optional<DetailRequest> last_detail_request_;
   std::chrono::steady_clock::time_point now_{};
@@ -605,7 +607,7 @@ void ToolhelpSource::read_details(Process& process, ProcessDetailCache::Entry& e
   if (refresh) {
     entry.details_read = refresh_details(process, detail, snapshot);
     entry.details_read_at = now_;
-    entry.modules = process.modules;
+    entry.modules = process.modules;  // shared, not copied
     entry.heaps = process.heaps;
     return;
   }
@@ -622,14 +624,16 @@ bool ToolhelpSource::refresh_details(Process& process, const DetailRequest& deta
   bool complete = true;
   if (detail.modules) {
     const Stopwatch watch;
-    const auto error = read_modules(process.pid, process.modules);
+    std::vector<Module> modules;
+    const auto error = read_modules(process.pid, modules, module_files_);
     KindStatus& status = snapshot.status_of(Kind::modules);
     status.duration_seconds += watch.seconds();
     if (error) {
       status.count(*error);
-      process.modules.clear();
+      modules.clear();
       complete = false;
     }
+    process.modules = std::move(modules);
     process.modules_read = !error;
     // An empty list is a process still starting: shown as it is, read again next cycle.
     complete = complete && !process.modules.empty();
@@ -714,6 +718,7 @@ Snapshot ToolhelpSource::take(const SnapshotRequest& request, std::stop_token st
     std::erase_if(known_,
                   [this](const auto& item) { return item.second.last_seen_cycle != cycle_; });
     details_.end_cycle();
+    module_files_.prune();
     versions_.prune();
   }
   finish(snapshot, !completed);

@@ -109,11 +109,12 @@ void send(mg_connection* conn, const HttpResponse& response, const char* extra_h
   const std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
                            reason_phrase(response.status) +
                            "\r\nContent-Type: " + response.content_type +
-                           "\r\nContent-Length: " + std::to_string(response.body.size()) +
+                           "\r\nContent-Length: " + std::to_string(response.payload().size()) +
                            "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n" +
                            extra_headers + "Connection: close\r\n\r\n";
   mg_write(conn, head.data(), head.size());
-  mg_write(conn, response.body.data(), response.body.size());
+  const std::string_view body = response.payload();
+  mg_write(conn, body.data(), body.size());
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {

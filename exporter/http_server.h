@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <prometheus/collectable.h>
@@ -27,6 +28,13 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // A large body shared instead of copied (the /metrics text of a cycle): sent in place of
+  // `body` when set.
+  std::shared_ptr<const std::string> shared_body = nullptr;
+
+  [[nodiscard]] std::string_view payload() const {
+    return shared_body ? std::string_view(*shared_body) : std::string_view(body);
+  }
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

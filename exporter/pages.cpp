@@ -44,6 +44,12 @@ HttpResponse bad_request(const std::string& message) {
 
 }  // namespace
 
+HttpResponse metrics_page(const MetricsCollectable& metrics) {
+  HttpResponse response{200, "text/plain; version=0.0.4; charset=utf-8", {}, {}};
+  response.shared_body = metrics.text();
+  return response;
+}
+
 HttpResponse landing_page(const PageContext& context) {
   const auto aggregate = context.metrics->latest();
   const BuildInfo& build = context.metrics->build();
@@ -124,7 +130,7 @@ Snapshot filter_snapshot(const Aggregate& aggregate, std::optional<std::uint32_t
   }
   for (const Process& process : out.processes) {
     for (const Module& module : process.modules) {
-      if (auto it = full.module_versions.find(module.path); it != full.module_versions.end()) {
+      if (auto it = full.module_versions.find(module.path()); it != full.module_versions.end()) {
         out.module_versions.insert(*it);
       }
     }

@@ -17,6 +17,9 @@ struct PageContext {
   std::string config_summary;  // one line a setting, shown on the landing page
 };
 
+// GET <telemetry path>: the text of the latest aggregate, rendered once per cycle and shared by
+// every scrape of that cycle (MetricsCollectable::text), not copied per request.
+HttpResponse metrics_page(const MetricsCollectable& metrics);
 HttpResponse landing_page(const PageContext& context);
 // GET /snapshot[?pid=N][&group=G][&kind=processes|threads|modules|heaps]
 HttpResponse snapshot_page(const PageContext& context, const HttpRequest& request);

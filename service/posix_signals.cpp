@@ -1,6 +1,10 @@
 // Linux: SIGTERM and SIGINT stop, SIGHUP reloads. The signals are blocked in every thread and
-// taken synchronously by one waiting loop, so no work happens in a signal handler.
+// taken synchronously by one waiting loop, so no work happens in a signal handler. Also the
+// process-wide settings made before any thread starts (SIGPIPE, glibc's malloc arenas).
 #include <signal.h>
+#ifdef __GLIBC__
+#include <malloc.h>  // mallopt
+#endif
 
 #include <spdlog/spdlog.h>
 
@@ -28,6 +32,14 @@ void prepare_process() {
   const sigset_t set = handled_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   (void)signal(SIGPIPE, SIG_IGN);  // a scraper hanging up mid-response is not fatal
+#ifdef __GLIBC__
+  // glibc gives threads that allocate at once arenas of their own, up to 8 a core, and each
+  // keeps the pages it once used. The HTTP workers that render a cycle's text and drop the last
+  // reference to an aggregate would each hold one: two arenas bound that (measured at 1,000
+  // processes, scraped every 300 ms cycle for 30 s: peak RSS 15.1 MB with glibc's default,
+  // 10.6 MB with two arenas, 10.2 MB with one).
+  mallopt(M_ARENA_MAX, 2);
+#endif
 }
 
 int run_foreground(Exporter& exporter) {

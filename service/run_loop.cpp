@@ -67,9 +67,8 @@ std::map<std::string, HttpHandler> Exporter::routes() {
     std::lock_guard lock(config_mutex_);
     return page_context_;
   };
-  // /metrics: the text rendered once per cycle (see MetricsCollectable::text).
   routes[config_.web.telemetry_path] = [metrics = metrics_](const HttpRequest&) {
-    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", *metrics->text()};
+    return metrics_page(*metrics);
   };
   routes["/"] = [context](const HttpRequest&) { return landing_page(context()); };
   routes["/snapshot"] = [context](const HttpRequest& request) {

@@ -25,7 +25,7 @@ void print_snapshot_table(const Snapshot& snapshot, std::ostream& out) {
         << process.name << process.path << "\n";
     for (const Module& module : process.modules) {
       out << "        " << hex(module.base_address) << "  " << std::setw(10) << module.size
-          << module.path << "\n";
+          << module.path() << "\n";
     }
     for (const Heap& heap : process.heaps) {
       out << "        heap " << hex(heap.id) << " flags " << heap.flags;

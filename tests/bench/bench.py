@@ -14,7 +14,8 @@ made by thx_bench_load) it measures the CPU of one snapshot cycle or one scrape 
                   loopback ports and scraped the same number of times: CPU per scrape
 
 plus peak RSS (VmHWM) of each server, /metrics latency percentiles with 1 and 16 clients (wrk)
-for the real exporter and for a synthetic aggregate of 5,000 module series in a real HttpServer,
+for the real exporter and for a synthetic aggregate of 5,000 module series in a real HttpServer
+(served like the exporter serves /metrics: text rendered once, shared by every scrape),
 and memory under churn. Prints one table, writes every number as JSON (--out).
 
 Every process it starts runs in a process group of its own and is ended, even on failure.

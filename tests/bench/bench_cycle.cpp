@@ -9,7 +9,8 @@
 //       (no OS reads): the aggregator's and the exposition's memory under churn.
 //   thx_bench_cycle serve [--processes N] [--module-series M] [--listen HOST:PORT]
 //       Publishes one aggregate computed from a synthetic snapshot of N processes with M
-//       distinct modules (modules.max_series = M) into a real HttpServer and serves it until
+//       distinct modules (modules.max_series = M) into a real HttpServer, on the route the
+//       exporter serves /metrics with (text rendered once, see metrics_page), and serves it until
 //       standard input closes. Prints "ready port=P series=S bytes=B" when listening.
 //
 // Prints one JSON object (real, churn) on standard output.
@@ -36,6 +37,7 @@
 #include "config/config.h"
 #include "exporter/http_server.h"
 #include "exporter/metrics.h"
+#include "exporter/pages.h"
 #include "tests/bench/synthetic.h"
 
 namespace {
@@ -367,7 +369,12 @@ int run_serve(const Options& options) {
   metrics->publish(aggregator.update(machine.next(0)));
   const std::string text =
       thx::to_text_format(thx::to_metric_families(metrics->latest().get(), kBuild, {}));
-  thx::HttpServer server(config.web, metrics, {});
+  // The route the exporter serves /metrics with: text rendered once, shared by every scrape.
+  std::map<std::string, thx::HttpHandler> routes;
+  routes[config.web.telemetry_path] = [metrics](const thx::HttpRequest&) {
+    return thx::metrics_page(*metrics);
+  };
+  thx::HttpServer server(config.web, metrics, std::move(routes));
   const std::vector<int> ports = server.listening_ports();
   std::cout << "ready port=" << (ports.empty() ? 0 : ports.front())
             << " series=" << count_samples(text) << " bytes=" << text.size()

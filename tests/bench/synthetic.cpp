@@ -38,7 +38,7 @@ SyntheticMachine::SyntheticMachine(SyntheticShape shape) : shape_(shape) {
   }
 }
 
-Process SyntheticMachine::make_process(std::uint32_t pid, std::uint64_t serial) const {
+Process SyntheticMachine::make_process(std::uint32_t pid, std::uint64_t serial) {
   Process process;
   process.pid = pid;
   process.parent_pid = 1;
@@ -54,12 +54,13 @@ Process SyntheticMachine::make_process(std::uint32_t pid, std::uint64_t serial) 
   // Consecutive windows: the first rest/own processes together load every module once.
   const std::size_t start = rest == 0 ? 0 : (serial * own) % rest;
   process.modules.reserve(shape_.modules_per_process);
-  auto add = [&process](std::size_t index) {
-    Module& module = process.modules.emplace_back();
-    module.path = synthetic_module_path(index);
-    module.name = module.path.substr(module.path.rfind('/') + 1);
-    module.base_address = 0x7f0000000000ULL + index * 0x200000ULL;
-    module.size = 0x100000;
+  auto add = [this, &process](std::size_t index) {
+    std::string path = synthetic_module_path(index);
+    const auto& file = files_.intern(path, [&path] {
+      std::string name = path.substr(path.rfind('/') + 1);
+      return ModuleFile{std::move(name), std::move(path)};
+    });
+    process.modules.emplace_back(file, 0x7f0000000000ULL + index * 0x200000ULL, 0x100000);
   };
   for (std::size_t i = 0; i < common; ++i) {
     add(i);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "collector/aggregator.h"
+#include "collector/module_files.h"
 #include "collector/snapshot.h"
 
 namespace thx::bench {
@@ -35,9 +36,10 @@ class SyntheticMachine {
   [[nodiscard]] const SyntheticShape& shape() const { return shape_; }
 
  private:
-  Process make_process(std::uint32_t pid, std::uint64_t serial) const;
+  Process make_process(std::uint32_t pid, std::uint64_t serial);
 
   SyntheticShape shape_;
+  ModuleFilePool files_;       // one ModuleFile per path, as a real source interns them
   std::vector<Process> live_;  // in pid order after every next()
   std::uint64_t serial_ = 0;   // processes made so far
   std::uint32_t next_pid_ = 1000;

@@ -135,16 +135,16 @@ TEST(ParseMaps, OneModulePerFileSpanningAllItsMappings) {
   const MapsSummary maps = parse_maps(kMaps);
   EXPECT_EQ(maps.malformed_lines, 0U);
   ASSERT_EQ(maps.modules.size(), 3U);
-  EXPECT_EQ(maps.modules[0].name, "my app");
-  EXPECT_EQ(maps.modules[0].path, "/usr/bin/my app");
+  EXPECT_EQ(maps.modules[0].name(), "my app");
+  EXPECT_EQ(maps.modules[0].path(), "/usr/bin/my app");
   EXPECT_EQ(maps.modules[0].base_address, 0x55d0c4a00000U);
   EXPECT_EQ(maps.modules[0].size, 0x9000U);
-  EXPECT_EQ(maps.modules[1].name, "libc.so.6");
+  EXPECT_EQ(maps.modules[1].name(), "libc.so.6");
   EXPECT_EQ(maps.modules[1].base_address, 0x7f1234000000U);
   EXPECT_EQ(maps.modules[1].size, 0x1bd000U);
   // A file replaced after it was mapped (a package upgrade) keeps its name.
-  EXPECT_EQ(maps.modules[2].name, "libx.so");
-  EXPECT_EQ(maps.modules[2].path, "/opt/old lib/libx.so");
+  EXPECT_EQ(maps.modules[2].name(), "libx.so");
+  EXPECT_EQ(maps.modules[2].path(), "/opt/old lib/libx.so");
 }
 
 TEST(ParseMaps, HeapIsTheBrkMappingMergedWhenSplit) {
@@ -177,8 +177,8 @@ TEST(ParseMaps, EmptyAndBadLinesAreSkippedAndCounted) {
       "3000-4000 r--p 0 08:01 5 /lib/truncat");  // the last line lost its end
   EXPECT_EQ(maps.malformed_lines, 5U);
   ASSERT_EQ(maps.modules.size(), 2U);
-  EXPECT_EQ(maps.modules[0].name, "good.so");
-  EXPECT_EQ(maps.modules[1].name, "truncat");
+  EXPECT_EQ(maps.modules[0].name(), "good.so");
+  EXPECT_EQ(maps.modules[1].name(), "truncat");
 }
 
 TEST(ParseMaps, HugeInputIsLinear) {
@@ -210,7 +210,7 @@ TEST(ParseMaps, RandomBytesNeverCrash) {
     }
     const MapsSummary maps = parse_maps(text);
     for (const Module& module : maps.modules) {
-      EXPECT_FALSE(module.path.empty());
+      EXPECT_FALSE(module.path().empty());
     }
   }
 }

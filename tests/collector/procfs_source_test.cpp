@@ -167,10 +167,10 @@ TEST(ProcfsSource, ReadsEveryFieldOfAFakeTree) {
   EXPECT_EQ(p.base_priority, -51);
   ASSERT_TRUE(p.modules_read);
   ASSERT_EQ(p.modules.size(), 2U);
-  EXPECT_EQ(p.modules[0].name, "odd");
+  EXPECT_EQ(p.modules[0].name(), "odd");
   EXPECT_EQ(p.modules[0].base_address, 0x55d0c4a00000U);
   EXPECT_EQ(p.modules[0].size, 0x7000U);
-  EXPECT_EQ(p.modules[1].path, "/usr/lib/libc.so.6");
+  EXPECT_EQ(p.modules[1].path(), "/usr/lib/libc.so.6");
   ASSERT_TRUE(p.heaps_read);
   ASSERT_EQ(p.heaps.size(), 1U);
   EXPECT_EQ(p.heaps[0].id, 0x55d0c5000000U);

@@ -326,7 +326,7 @@ bool iequals(std::string_view a, std::string_view b) {
 
 const Module* find_module(const Process& process, std::string_view name) {
   auto it = std::find_if(process.modules.begin(), process.modules.end(),
-                         [name](const Module& module) { return iequals(module.name, name); });
+                         [name](const Module& module) { return iequals(module.name(), name); });
   return it == process.modules.end() ? nullptr : &*it;
 }
 

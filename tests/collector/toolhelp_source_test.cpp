@@ -121,7 +121,7 @@ std::size_t threads_of(const Snapshot& snapshot, std::uint32_t pid) {
 
 const Module* find_module(const Process& process, const std::string& name) {
   for (const Module& module : process.modules) {
-    if (lower(module.name) == lower(name)) {
+    if (lower(module.name()) == lower(name)) {
       return &module;
     }
   }
@@ -221,7 +221,7 @@ TEST(ToolhelpSource, SleeperChildAppearsWithItsThreadsPathAndModulesThenDisappea
   EXPECT_TRUE(ends_with_nocase(child.path, "\\thx_sleeper.exe")) << child.path;
   EXPECT_GT(child.start_time_ns, 0);
   const Module* kernel32 = find_module(child, "kernel32.dll");
-  EXPECT_TRUE(ends_with_nocase(kernel32->path, "\\kernel32.dll")) << kernel32->path;
+  EXPECT_TRUE(ends_with_nocase(kernel32->path(), "\\kernel32.dll")) << kernel32->path();
   EXPECT_GT(kernel32->size, 64U * 1024U);
   EXPECT_LT(kernel32->size, 64U * 1024U * 1024U);
   EXPECT_NE(kernel32->base_address, 0U);
@@ -348,7 +348,7 @@ TEST(ToolhelpSource, ModuleVersionsGiveKernel32AFileVersion) {
   for (const auto& [path, ignored] : snapshot.module_versions) {
     EXPECT_TRUE(std::ranges::any_of(snapshot.processes, [&path](const Process& process) {
       return std::ranges::any_of(process.modules,
-                                 [&path](const Module& m) { return m.path == path; });
+                                 [&path](const Module& m) { return m.path() == path; });
     })) << path;
   }
 }

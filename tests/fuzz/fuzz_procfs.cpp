@@ -39,9 +39,9 @@ void check_maps(std::string_view text) {
   const auto lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
   THX_FUZZ_CHECK(summary.malformed_lines + summary.modules.size() + summary.heaps.size() <= lines);
   for (const Module& module : summary.modules) {
-    THX_FUZZ_CHECK(!module.path.empty() && module.path.front() == '/');
-    THX_FUZZ_CHECK(is_valid_utf8(module.path));
-    THX_FUZZ_CHECK(module.name == procfs::base_name(module.path));
+    THX_FUZZ_CHECK(!module.path().empty() && module.path().front() == '/');
+    THX_FUZZ_CHECK(is_valid_utf8(module.path()));
+    THX_FUZZ_CHECK(module.name() == procfs::base_name(module.path()));
     THX_FUZZ_CHECK(module.base_address + module.size >= module.base_address);  // no wrap-around
   }
   for (const Heap& heap : summary.heaps) {

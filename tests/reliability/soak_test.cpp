@@ -143,12 +143,10 @@ class Machine {
     }
     std::vector<Module> modules;
     for (std::size_t index : chosen) {
-      Module module;
-      module.name = "libsoak" + std::to_string(index) + ".so";
-      module.path = "/usr/lib/soak/" + module.name;
-      module.base_address = 0x7f0000000000ULL + index * 0x100000ULL;
-      module.size = 0x20000;
-      modules.push_back(std::move(module));
+      std::string name = "libsoak" + std::to_string(index) + ".so";
+      std::string path = "/usr/lib/soak/" + name;
+      modules.emplace_back(std::move(name), std::move(path),
+                           0x7f0000000000ULL + index * 0x100000ULL, 0x20000);
     }
     return modules;
   }

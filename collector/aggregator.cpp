@@ -117,14 +117,15 @@ std::shared_ptr<const Aggregate> Aggregator::update(std::shared_ptr<const Snapsh
   }
 
   ++cycles_;
-  out->snapshot = snapshot;
+  const Snapshot& taken = *snapshot;
+  out->snapshot = std::move(snapshot);  // the aggregate keeps it for /snapshot
   out->cycles = cycles_;
-  out->last_status = snapshot->status;
-  out->last_snapshot_timestamp_seconds = snapshot->taken_at_seconds;
-  count_churn(*snapshot, *out);
-  fill_groups(*snapshot, *out);
-  fill_modules(*snapshot, *out);
-  fill_per_process(*snapshot, *out);
+  out->last_status = taken.status;
+  out->last_snapshot_timestamp_seconds = taken.taken_at_seconds;
+  count_churn(taken, *out);
+  fill_groups(taken, *out);
+  fill_modules(taken, *out);
+  fill_per_process(taken, *out);
   out->errors_total = errors_total_;
   out->identity_cache_entries = identities_.size();
   seen_first_snapshot_ = true;

@@ -60,9 +60,9 @@ std::optional<std::uint64_t> hex_number(std::string_view token) {
     if (c >= '0' && c <= '9') {
       digit = static_cast<std::uint64_t>(c - '0');
     } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<std::uint64_t>(c - 'a' + 10);
+      digit = static_cast<std::uint64_t>(c - 'a') + 10;
     } else if (c >= 'A' && c <= 'F') {
-      digit = static_cast<std::uint64_t>(c - 'A' + 10);
+      digit = static_cast<std::uint64_t>(c - 'A') + 10;
     } else {
       return std::nullopt;
     }

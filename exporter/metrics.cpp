@@ -211,18 +211,36 @@ std::string to_text_format(const std::vector<MetricFamily>& families) {
   return prometheus::TextSerializer().Serialize(families);
 }
 
-MetricsCollectable::MetricsCollectable(BuildInfo build) : build_(std::move(build)) {}
+namespace {
 
+std::shared_ptr<const std::string> render(const Aggregate* aggregate, const BuildInfo& build,
+                                          const ReloadStatus& reload) {
+  return std::make_shared<const std::string>(
+      to_text_format(to_metric_families(aggregate, build, reload)));
+}
+
+}  // namespace
+
+MetricsCollectable::MetricsCollectable(BuildInfo build)
+    : build_(std::move(build)), text_(render(nullptr, build_, reload_)) {}
+
+// The new text is rendered before the lock is taken: scrapers meanwhile get the previous cycle's
+// text, whole, instead of waiting. Publishers take turns (publish_mutex_), so each renders from
+// the latest of both inputs.
 void MetricsCollectable::publish(std::shared_ptr<const Aggregate> aggregate) {
+  std::lock_guard publishing(publish_mutex_);
+  auto text = render(aggregate.get(), build_, reload_);
   std::lock_guard lock(mutex_);
   latest_ = std::move(aggregate);
-  text_.reset();
+  text_ = std::move(text);
 }
 
 void MetricsCollectable::set_reload_status(const ReloadStatus& reload) {
+  std::lock_guard publishing(publish_mutex_);
+  auto text = render(latest_.get(), build_, reload);
   std::lock_guard lock(mutex_);
   reload_ = reload;
-  text_.reset();
+  text_ = std::move(text);
 }
 
 std::shared_ptr<const Aggregate> MetricsCollectable::latest() const {
@@ -248,10 +266,6 @@ std::vector<MetricFamily> MetricsCollectable::Collect() const {
 
 std::shared_ptr<const std::string> MetricsCollectable::text() const {
   std::lock_guard lock(mutex_);
-  if (!text_) {
-    text_ = std::make_shared<const std::string>(
-        to_text_format(to_metric_families(latest_.get(), build_, reload_)));
-  }
   return text_;
 }
 

@@ -49,16 +49,17 @@ class MetricsCollectable : public prometheus::Collectable {
 
   [[nodiscard]] std::vector<prometheus::MetricFamily> Collect() const override;
 
-  // The text exposition of the latest aggregate, rendered once per publish and shared by every
-  // scrape of that cycle: concurrent scrapers cost one rendering, not one each.
+  // The text exposition of the latest aggregate, rendered once per publish (by the publisher,
+  // never by a scrape) and shared by every scrape of that cycle.
   [[nodiscard]] std::shared_ptr<const std::string> text() const;
 
  private:
   const BuildInfo build_;
-  mutable std::mutex mutex_;  // guards the fields below
+  std::mutex publish_mutex_;  // held by publish and set_reload_status while they render
+  mutable std::mutex mutex_;  // guards the fields below; written under both mutexes
   std::shared_ptr<const Aggregate> latest_;
   ReloadStatus reload_;
-  mutable std::shared_ptr<const std::string> text_;  // reset by publish and set_reload_status
+  std::shared_ptr<const std::string> text_;
 };
 
 }  // namespace thx

@@ -57,6 +57,8 @@ struct WebConfig {
   std::string tls_cert_file;  // both set: serve HTTPS (Linux only)
   std::string tls_key_file;
   std::string tls_min_version = "TLS1.2";  // "TLS1.2" or "TLS1.3"
+
+  bool operator==(const WebConfig&) const = default;
 };
 
 struct CollectionConfig {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <sstream>
+#include <utility>
 
 #include "service/cli.h"
 #include "service/version.h"
@@ -208,29 +209,19 @@ std::vector<ConfigError> Exporter::reload() {
   }
   std::lock_guard lock(config_mutex_);
   const Config& next = *result.config;
-  if (next.web.listen_address != config_.web.listen_address ||
-      next.web.telemetry_path != config_.web.telemetry_path) {
-    spdlog::warn("reload: web.listen_address and web.telemetry_path take effect after a restart");
-  }
-  // The certificate and key are loaded when the listener starts, and it is not restarted here.
-  if (next.web.tls_cert_file != config_.web.tls_cert_file ||
-      next.web.tls_key_file != config_.web.tls_key_file ||
-      next.web.tls_min_version != config_.web.tls_min_version ||
-      next.web.max_connections != config_.web.max_connections ||
-      next.web.request_timeout != config_.web.request_timeout) {
+  // The listener is not restarted: of `web`, only who may ask and whether /-/reload answers
+  // change now; everything else (address, path, TLS, workers, timeouts) waits for a restart.
+  WebConfig web = config_.web;
+  web.allowed_networks = next.web.allowed_networks;
+  web.basic_auth_users = next.web.basic_auth_users;
+  web.enable_lifecycle = next.web.enable_lifecycle;
+  if (web != next.web) {
     spdlog::warn(
-        "reload: web.tls_*, web.max_connections and web.request_timeout take effect after a "
-        "restart");
+        "reload: web settings other than allowed_networks, basic_auth_users and "
+        "enable_lifecycle take effect after a restart");
   }
-  const WebConfig running = config_.web;
   config_ = next;
-  config_.web.listen_address = running.listen_address;
-  config_.web.telemetry_path = running.telemetry_path;
-  config_.web.tls_cert_file = running.tls_cert_file;
-  config_.web.tls_key_file = running.tls_key_file;
-  config_.web.tls_min_version = running.tls_min_version;
-  config_.web.max_connections = running.max_connections;
-  config_.web.request_timeout = running.request_timeout;
+  config_.web = std::move(web);
   if (http_) {
     http_->set_access(config_.web);  // allowed networks and users apply to the next request
   }

@@ -170,6 +170,9 @@ TEST(RunLoopReload, NewUsersAndNetworksApplyToTheNextRequest) {
   Config protected_config = config_for(port, "alpha");
   protected_config.web.basic_auth_users["prometheus"] =
       hash_password("s3cret", "0123456789abcdef", 1000).to_string();
+  // Not applied by a reload (the listener keeps running): the answers below stay on `port`.
+  protected_config.web.listen_address = "127.0.0.1:1";
+  protected_config.web.telemetry_path = "/elsewhere";
   std::atomic<int> reloads{0};
   Exporter exporter(
       config_for(port, "alpha"),

@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "collector/snapshot.h"
+#include "collector/model/snapshot.h"
 
 namespace thx {
 

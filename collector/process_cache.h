@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/snapshot.h"
+#include "collector/model/snapshot.h"
 
 namespace thx {
 

@@ -3,8 +3,8 @@
 // error names its JSON path ($.groups.rules[2].name) and what was expected.
 #include "config/config.h"
 
-#include "config/network.h"
-#include "config/password.h"
+#include "exporter/access/network.h"
+#include "exporter/access/password.h"
 
 #include <algorithm>
 #include <array>
@@ -553,7 +553,7 @@ void read_users(Reader& reader, const Json& json, const std::string& path,
   }
 }
 
-void read_web(Reader& reader, const Json& json, const std::string& path, WebConfig& web) {
+void read_web(Reader& reader, const Json& json, const std::string& path, WebSettings& web) {
   Fields fields(reader, json, path,
                 {"listen_address", "telemetry_path", "enable_lifecycle", "allowed_networks",
                  "basic_auth_users", "max_connections", "request_timeout", "tls_cert_file",
@@ -616,7 +616,7 @@ void read_kinds(Reader& reader, const Json& json, const std::string& path, KindS
 }
 
 void read_collection(Reader& reader, const Json& json, const std::string& path,
-                     CollectionConfig& collection) {
+                     CollectionSettings& collection) {
   Fields fields(
       reader, json, path,
       {"interval", "module_interval", "kinds", "thread_detail", "max_heap_blocks_per_process"});
@@ -679,7 +679,7 @@ void read_rule(Reader& reader, const Json& json, const std::string& path,
 }
 
 void read_groups(Reader& reader, const Json& json, const std::string& path,
-                 GroupingConfig& grouping) {
+                 GroupingSettings& grouping) {
   Fields fields(reader, json, path, {"rules", "unmatched_group"});
   if (const Json* rules = fields.find("rules")) {
     reader.elements(*rules, fields.path("rules"), [&](const Json& rule, const std::string& at) {
@@ -690,7 +690,7 @@ void read_groups(Reader& reader, const Json& json, const std::string& path,
 }
 
 void read_modules(Reader& reader, const Json& json, const std::string& path,
-                  ModuleInventoryConfig& modules) {
+                  ModuleInventorySettings& modules) {
   Fields fields(reader, json, path, {"include", "exclude", "max_series"});
   fields.get("include", modules.include);
   fields.get("exclude", modules.exclude);
@@ -698,13 +698,13 @@ void read_modules(Reader& reader, const Json& json, const std::string& path,
 }
 
 void read_per_process(Reader& reader, const Json& json, const std::string& path,
-                      PerProcessConfig& per_process) {
+                      PerProcessSettings& per_process) {
   Fields fields(reader, json, path, {"include", "max_series"});
   fields.get("include", per_process.include);
   fields.get("max_series", per_process.max_series, 0, 10'000);
 }
 
-void read_log(Reader& reader, const Json& json, const std::string& path, LogConfig& log) {
+void read_log(Reader& reader, const Json& json, const std::string& path, LogSettings& log) {
   Fields fields(reader, json, path, {"level", "file", "file_max_bytes", "file_max_files"});
   fields.get("level", log.level, log_level_problem);
   fields.get("file", log.file);
@@ -916,11 +916,6 @@ std::optional<milliseconds> parse_duration(std::string_view text) {
     next_unit = *unit + 1;
   }
   return milliseconds{total};
-}
-
-bool GroupingConfig::uses_command_line() const {
-  return std::any_of(rules.begin(), rules.end(),
-                     [](const GroupRule& rule) { return rule.command_line.has_value(); });
 }
 
 std::filesystem::path path_from_utf8(std::string_view text) {

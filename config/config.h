@@ -1,5 +1,6 @@
 // The configuration value: everything the service can be told, with embedded defaults so it runs
-// with no file at all. Loading validates everything and names each error by its JSON path.
+// with no file at all. Each section is a settings type its consumer owns; this library only reads
+// JSON into them. Loading validates everything and names each error by its JSON path.
 #pragma once
 
 #include <chrono>
@@ -11,78 +12,20 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/snapshot.h"
-#include "config/regex.h"
+#include "collector/aggregate/settings.h"
+#include "collector/model/source.h"
+#include "exporter/web_settings.h"
+#include "service/settings.h"
 
 namespace thx {
 
-// A rule puts the processes it matches into a group. Every matcher that is set must match (a rule
-// with none matches everything). The group name is a template: `{capture}` is a named capture of
-// any of the rule's matchers; `{name}` and `{path}` are the process name and executable path when
-// no capture has that name.
-struct GroupRule {
-  std::string group;  // the template
-  std::optional<Regex> name;
-  std::optional<Regex> path;
-  std::optional<Regex> command_line;
-};
-
-struct GroupingConfig {
-  std::vector<GroupRule> rules;  // first match wins
-  // Template for processes no rule matched; empty: leave them out of the groups.
-  std::string unmatched_group = "{name}";
-  [[nodiscard]] bool uses_command_line() const;
-};
-
-struct ModuleInventoryConfig {
-  std::vector<Regex> include;  // on the module path; empty: everything
-  std::vector<Regex> exclude;  // on the module path; wins over include
-  std::size_t max_series = 2000;
-};
-
-// Per-process series (pid and name labels) only for processes named here: opt-in and bounded.
-struct PerProcessConfig {
-  std::vector<Regex> include;  // on the process name
-  std::size_t max_series = 50;
-};
-
-struct WebConfig {
-  std::string listen_address = ":9835";  // host:port; an empty host means every interface
-  std::string telemetry_path = "/metrics";
-  bool enable_lifecycle = false;                        // POST /-/reload
-  std::vector<std::string> allowed_networks;            // CIDR; empty: everyone
-  std::map<std::string, std::string> basic_auth_users;  // user -> salted hash (see exporter/)
-  std::size_t max_connections = 8;                      // HTTP worker threads
-  std::chrono::milliseconds request_timeout{10'000};
-  std::string tls_cert_file;  // both set: serve HTTPS (Linux only)
-  std::string tls_key_file;
-  std::string tls_min_version = "TLS1.2";  // "TLS1.2" or "TLS1.3"
-
-  bool operator==(const WebConfig&) const = default;
-};
-
-struct CollectionConfig {
-  std::chrono::milliseconds interval{15'000};
-  std::chrono::milliseconds module_interval{300'000};
-  KindSet kinds{Kind::processes, Kind::threads, Kind::modules};
-  bool thread_detail = false;
-  std::size_t max_heap_blocks_per_process = 10'000;
-};
-
-struct LogConfig {
-  std::string level = "info";  // trace, debug, info, warn, error, critical, off
-  std::string file;            // empty: no log file (the Windows service defaults one)
-  std::size_t file_max_bytes = std::size_t{10} * 1024 * 1024;
-  std::size_t file_max_files = 3;
-};
-
 struct Config {
-  WebConfig web;
-  CollectionConfig collection;
-  GroupingConfig grouping;
-  ModuleInventoryConfig modules;
-  PerProcessConfig per_process;
-  LogConfig log;
+  WebSettings web;
+  CollectionSettings collection;
+  GroupingSettings grouping;
+  ModuleInventorySettings modules;
+  PerProcessSettings per_process;
+  LogSettings log;
 };
 
 struct ConfigError {

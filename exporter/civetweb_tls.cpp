@@ -126,7 +126,7 @@ std::optional<std::string> prepare_civetweb_tls() {
   return problem;
 }
 
-std::optional<std::string> configure_tls_context(void* ssl_ctx, const WebConfig& web) {
+std::optional<std::string> configure_tls_context(void* ssl_ctx, const WebSettings& web) {
   auto* context = static_cast<SSL_CTX*>(ssl_ctx);
   ERR_clear_error();
   SSL_CTX_set_default_passwd_cb(context, no_passphrase);

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "config/config.h"
+#include "exporter/web_settings.h"
 
 namespace thx {
 
@@ -19,6 +19,6 @@ std::optional<std::string> prepare_civetweb_tls();
 // Sets up civetweb's SSL_CTX (civetweb passes it to its init_ssl callback): the certificate chain
 // and key from `web`, and the minimum protocol version. Returns what went wrong, naming the
 // configuration key and file, or nothing.
-std::optional<std::string> configure_tls_context(void* ssl_ctx, const WebConfig& web);
+std::optional<std::string> configure_tls_context(void* ssl_ctx, const WebSettings& web);
 
 }  // namespace thx

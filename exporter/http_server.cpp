@@ -1,7 +1,7 @@
 #include "exporter/http_server.h"
 
-#include "config/network.h"
-#include "config/password.h"
+#include "exporter/access/network.h"
+#include "exporter/access/password.h"
 #ifdef __linux__
 #include "exporter/civetweb_tls.h"
 #endif
@@ -153,7 +153,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
 // not pay for PBKDF2 each time.
 class AccessControl {
  public:
-  explicit AccessControl(const WebConfig& web) {
+  explicit AccessControl(const WebSettings& web) {
     for (const std::string& text : web.allowed_networks) {
       if (auto network = parse_ip_network(text)) {
         networks_.push_back(*network);
@@ -241,7 +241,7 @@ void knock(int port) {
 }  // namespace
 
 struct HttpServer::Impl {
-  explicit Impl(const WebConfig& web) : access(std::make_shared<AccessControl>(web)) {}
+  explicit Impl(const WebSettings& web) : access(std::make_shared<AccessControl>(web)) {}
 
   // Replaced whole by a reload; a request in flight keeps the one it started with.
   std::shared_ptr<AccessControl> access;
@@ -307,7 +307,7 @@ int begin_request(mg_connection* conn) {
 #ifdef __linux__
 // civetweb calls init_ssl inside mg_start, on the thread that starts the server, and gives it no
 // pointer of ours: the configuration being started travels in thread-locals.
-thread_local const WebConfig* t_tls_web = nullptr;
+thread_local const WebSettings* t_tls_web = nullptr;
 thread_local std::string t_tls_error;
 
 // Returns 1: the certificate, key and protocol floor are set, civetweb must not load any itself.
@@ -333,7 +333,7 @@ std::string civetweb_listening_port(const std::string& listen_address) {
   return listen_address;
 }
 
-HttpServer::HttpServer(const WebConfig& web,
+HttpServer::HttpServer(const WebSettings& web,
                        const std::shared_ptr<prometheus::Collectable>& metrics,
                        std::map<std::string, HttpHandler> routes)
     : impl_(std::make_unique<Impl>(web)) {
@@ -432,7 +432,7 @@ HttpServer::~HttpServer() {
   knocker.join();
 }
 
-void HttpServer::set_access(const WebConfig& web) {
+void HttpServer::set_access(const WebSettings& web) {
   auto access = std::make_shared<AccessControl>(web);
   std::lock_guard lock(impl_->access_mutex);
   impl_->access = std::move(access);

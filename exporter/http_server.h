@@ -13,7 +13,7 @@
 
 #include <prometheus/collectable.h>
 
-#include "config/config.h"
+#include "exporter/web_settings.h"
 
 namespace thx {
 
@@ -49,7 +49,7 @@ class HttpServer {
   // Binds and starts serving. `routes` maps exact paths to handlers; the telemetry path is served
   // from `metrics` through the Exposer unless `routes` serves it (the exporter serves its
   // pre-rendered text that way). Throws HttpServerError when it cannot listen.
-  HttpServer(const WebConfig& web, const std::shared_ptr<prometheus::Collectable>& metrics,
+  HttpServer(const WebSettings& web, const std::shared_ptr<prometheus::Collectable>& metrics,
              std::map<std::string, HttpHandler> routes);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
@@ -61,7 +61,7 @@ class HttpServer {
 
   // A reload: allowed networks and basic-auth users from `web` apply to the next request. The
   // rest of `web` (address, path, TLS, workers, timeouts) is fixed while the server runs.
-  void set_access(const WebConfig& web);
+  void set_access(const WebSettings& web);
 
   struct Impl;
 

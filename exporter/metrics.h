@@ -11,7 +11,7 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
-#include "collector/aggregator.h"
+#include "collector/aggregate/aggregator.h"
 
 namespace thx {
 

@@ -4,7 +4,7 @@
 #include <ctime>
 #include <sstream>
 
-#include "collector/snapshot_json.h"
+#include "collector/model/snapshot_json.h"
 
 namespace thx {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/snapshot.h"
+#include "collector/model/snapshot.h"
 #include "config/config.h"
 
 namespace thx {

@@ -21,7 +21,7 @@ namespace {
 // The Windows service's log file when log.file is empty, so that a failed start leaves its reason
 // somewhere readable: <ProgramData>\toolhelp_exporter\toolhelp_exporter.log. The known folder
 // rather than %ProgramData%, which Wine sets differently for services.
-std::string log_file_for(const LogConfig& config, LogMode mode) {
+std::string log_file_for(const LogSettings& config, LogMode mode) {
 #ifdef _WIN32
   wchar_t* program_data = nullptr;
   if (config.file.empty() && mode == LogMode::windows_service &&
@@ -44,7 +44,7 @@ LogMode detect_log_mode() {
   return std::getenv("JOURNAL_STREAM") != nullptr ? LogMode::journald : LogMode::foreground;
 }
 
-std::string setup_logging(const LogConfig& config, LogMode mode) {
+std::string setup_logging(const LogSettings& config, LogMode mode) {
   std::vector<spdlog::sink_ptr> sinks;
   std::string error;
   if (mode == LogMode::journald) {

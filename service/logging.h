@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "config/config.h"
+#include "service/settings.h"
 
 namespace thx {
 
@@ -20,6 +20,6 @@ LogMode detect_log_mode();
 
 // Installs the default logger. Returns an error message when the log file cannot be opened (the
 // console or Event Log sink still works then).
-std::string setup_logging(const LogConfig& config, LogMode mode);
+std::string setup_logging(const LogSettings& config, LogMode mode);
 
 }  // namespace thx

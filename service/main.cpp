@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "collector/snapshot_json.h"
-#include "collector/source.h"
+#include "collector/model/snapshot_json.h"
+#include "collector/platform_source.h"
 #include "config/config.h"
-#include "config/password.h"
+#include "exporter/access/password.h"
 #include "exporter/metrics.h"
 #include "exporter/textfile.h"
 #include "service/cli.h"

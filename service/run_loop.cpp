@@ -6,6 +6,7 @@
 #include <sstream>
 #include <utility>
 
+#include "collector/platform_source.h"
 #include "service/cli.h"
 #include "service/version.h"
 
@@ -103,7 +104,7 @@ std::map<std::string, HttpHandler> Exporter::routes() {
 }
 
 void Exporter::listen() {
-  WebConfig web;
+  WebSettings web;
   {
     std::lock_guard lock(config_mutex_);
     web = config_.web;
@@ -211,7 +212,7 @@ std::vector<ConfigError> Exporter::reload() {
   const Config& next = *result.config;
   // The listener is not restarted: of `web`, only who may ask and whether /-/reload answers
   // change now; everything else (address, path, TLS, workers, timeouts) waits for a restart.
-  WebConfig web = config_.web;
+  WebSettings web = config_.web;
   web.allowed_networks = next.web.allowed_networks;
   web.basic_auth_users = next.web.basic_auth_users;
   web.enable_lifecycle = next.web.enable_lifecycle;
@@ -249,7 +250,7 @@ StartResult start_exporter(const CliOptions& options, LogMode mode) {
     for (const ConfigError& e : loaded.errors) {
       error += "\n  " + e.path + ": " + e.message;
     }
-    setup_logging(LogConfig{}, mode);  // so the reason reaches the console, journal or Event Log
+    setup_logging(LogSettings{}, mode);  // so the reason reaches the console, journal or Event Log
     return {nullptr, error};
   }
   const std::string log_error = setup_logging(loaded.config->log, mode);

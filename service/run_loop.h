@@ -10,8 +10,8 @@
 #include <stop_token>
 #include <string>
 
-#include "collector/aggregator.h"
-#include "collector/source.h"
+#include "collector/aggregate/aggregator.h"
+#include "collector/model/source.h"
 #include "config/config.h"
 #include "exporter/http_server.h"
 #include "exporter/metrics.h"

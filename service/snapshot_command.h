@@ -4,7 +4,7 @@
 
 #include <ostream>
 
-#include "collector/snapshot.h"
+#include "collector/model/snapshot.h"
 
 namespace thx {
 

@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "collector/win32_util.h"
+#include "collector/windows/win32_util.h"
 #include "config/config.h"
 #include "service/logging.h"
 #include "service/platform.h"

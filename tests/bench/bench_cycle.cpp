@@ -32,8 +32,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/aggregator.h"
-#include "collector/source.h"
+#include "collector/aggregate/aggregator.h"
+#include "collector/platform_source.h"
 #include "config/config.h"
 #include "exporter/http_server.h"
 #include "exporter/metrics.h"

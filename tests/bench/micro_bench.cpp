@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <string>
 
-#include "collector/aggregator.h"
-#include "collector/procfs_parse.h"
+#include "collector/aggregate/aggregator.h"
+#include "collector/linux/procfs_parse.h"
 #include "config/config.h"
 #include "exporter/metrics.h"
 #include "tests/bench/synthetic.h"

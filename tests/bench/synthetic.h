@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-#include "collector/aggregator.h"
+#include "collector/aggregate/aggregator.h"
 #include "collector/module_files.h"
-#include "collector/snapshot.h"
+#include "collector/model/snapshot.h"
 
 namespace thx::bench {
 

@@ -1,5 +1,5 @@
 // The procfs parsers on real-looking, hostile and broken input. None of them may throw or crash.
-#include "collector/procfs_parse.h"
+#include "collector/linux/procfs_parse.h"
 
 #include <gtest/gtest.h>
 

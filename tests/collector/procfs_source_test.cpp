@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "collector/source.h"
+#include "collector/platform_source.h"
 
 namespace thx {
 namespace {

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "collector/source.h"
+#include "collector/platform_source.h"
 
 #ifdef _WIN32
 #include <windows.h>

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "collector/module_files.h"
-#include "collector/shared_list.h"
-#include "collector/snapshot.h"
+#include "collector/model/shared_list.h"
+#include "collector/model/snapshot.h"
 
 namespace thx {
 namespace {

@@ -1,6 +1,6 @@
 // Snapshots to JSON and back: lossless, and every bad document rejected with the path of the
 // offending value.
-#include "collector/snapshot_json.h"
+#include "collector/model/snapshot_json.h"
 
 #include <gtest/gtest.h>
 

@@ -16,8 +16,8 @@
 #include <string>
 #include <thread>
 
-#include "collector/source.h"
-#include "collector/win32_util.h"
+#include "collector/platform_source.h"
+#include "collector/windows/win32_util.h"
 
 namespace thx {
 namespace {

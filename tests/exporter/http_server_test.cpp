@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "config/password.h"
+#include "exporter/access/password.h"
 #include "exporter/metrics.h"
 #include "tests/support/http_client.h"
 
@@ -25,7 +25,7 @@ class HttpServerTest : public ::testing::Test {
     return std::stoi(web.listen_address.substr(web.listen_address.find(':') + 1));
   }
 
-  WebConfig web;
+  WebSettings web;
   std::shared_ptr<MetricsCollectable> metrics =
       std::make_shared<MetricsCollectable>(BuildInfo{"1.0", "abc", "test"});
 };
@@ -264,7 +264,7 @@ TEST_F(HttpServerTlsTest, EncryptedKeyFailsWithoutAPrompt) {
 TEST_F(HttpServerTlsTest, PlainServerStillStartsAfterATlsOne) {
   make_certificate("server");
   {
-    WebConfig tls = web;
+    WebSettings tls = web;
     tls.tls_cert_file = path("server.crt");
     tls.tls_key_file = path("server.key");
     HttpServer server(tls, metrics, {});

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "collector/procfs_parse.h"
+#include "collector/linux/procfs_parse.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace thx::fuzz {

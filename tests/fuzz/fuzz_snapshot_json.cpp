@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "collector/snapshot_json.h"
+#include "collector/model/snapshot_json.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace thx::fuzz {

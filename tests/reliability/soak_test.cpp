@@ -19,8 +19,8 @@
 
 #include <gtest/gtest.h>
 
-#include "collector/aggregator.h"
-#include "collector/snapshot_json.h"
+#include "collector/aggregate/aggregator.h"
+#include "collector/model/snapshot_json.h"
 #include "exporter/metrics.h"
 
 #ifdef _WIN32

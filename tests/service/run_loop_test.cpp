@@ -2,6 +2,7 @@
 // scrapes while snapshots are taken and published, and reloads (good and bad, from HTTP, from
 // the signal path and directly) while scrapes are served. Built for the TSan run as well.
 #include "service/run_loop.h"
+#include "collector/platform_source.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "config/password.h"
+#include "exporter/access/password.h"
 #include "tests/support/http_client.h"
 
 namespace thx {

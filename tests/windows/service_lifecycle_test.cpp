@@ -23,7 +23,7 @@
 #include <string>
 #include <thread>
 
-#include "collector/win32_util.h"
+#include "collector/windows/win32_util.h"
 #include "service/sc_handle.h"
 #include "tests/support/http_client.h"
 

@@ -1,4 +1,4 @@
-#include "collector/aggregator.h"
+#include "collector/aggregate/aggregator.h"
 
 #include <algorithm>
 #include <set>
@@ -244,7 +244,7 @@ void Aggregator::fill_modules(const Snapshot& snapshot, Aggregate& out) const {
     count.name = name_of(file);
     count.processes += processes;
   }
-  const ModuleInventoryConfig& bounds = settings_.modules;
+  const ModuleInventorySettings& bounds = settings_.modules;
   for (const auto& [path, count] : by_path) {
     if ((!bounds.include.empty() && !any_matches(bounds.include, path)) ||
         any_matches(bounds.exclude, path)) {
@@ -263,7 +263,7 @@ void Aggregator::fill_modules(const Snapshot& snapshot, Aggregate& out) const {
 }
 
 void Aggregator::fill_per_process(const Snapshot& snapshot, Aggregate& out) {
-  const PerProcessConfig& config = settings_.per_process;
+  const PerProcessSettings& config = settings_.per_process;
   if (config.include.empty()) {
     return;
   }
@@ -280,6 +280,11 @@ void Aggregator::fill_per_process(const Snapshot& snapshot, Aggregate& out) {
                                process.modules.size(),
                                static_cast<double>(process.start_time_ns) / 1e9});
   }
+}
+
+bool GroupingSettings::uses_command_line() const {
+  return std::any_of(rules.begin(), rules.end(),
+                     [](const GroupRule& rule) { return rule.command_line.has_value(); });
 }
 
 }  // namespace thx

@@ -18,8 +18,8 @@
 
 #include "collector/module_files.h"
 #include "collector/process_cache.h"
-#include "collector/procfs_parse.h"
-#include "collector/source.h"
+#include "collector/linux/procfs_parse.h"
+#include "collector/platform_source.h"
 
 namespace thx {
 namespace {

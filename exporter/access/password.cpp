@@ -1,4 +1,4 @@
-#include "config/password.h"
+#include "exporter/access/password.h"
 
 #include <charconv>
 #include <cstring>

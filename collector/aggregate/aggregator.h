@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "collector/snapshot.h"
-#include "config/config.h"
+#include "collector/aggregate/settings.h"
+#include "collector/model/snapshot.h"
 
 namespace thx {
 
@@ -66,12 +66,6 @@ struct Aggregate {
   std::array<KindStatus, kKindCount> last_status{};
   double last_snapshot_timestamp_seconds = 0.0;
   std::uint64_t identity_cache_entries = 0;
-};
-
-struct AggregatorSettings {
-  GroupingConfig grouping;
-  ModuleInventoryConfig modules;
-  PerProcessConfig per_process;
 };
 
 class Aggregator {

@@ -1,14 +1,14 @@
 // The one interface between the product and the operating system. Everything above it works on
-// Snapshot values; only the platform sources below it make OS calls.
+// Snapshot values; only the platform sources (collector/platform_source.h) make OS calls. The
+// interface itself makes none, so recorded snapshots can be replayed through it anywhere.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
-#include <filesystem>
 #include <memory>
 #include <stop_token>
 
-#include "collector/snapshot.h"
+#include "collector/model/snapshot.h"
 
 namespace thx {
 
@@ -26,6 +26,15 @@ struct SnapshotRequest {
   std::size_t max_heap_blocks_per_process = 10'000;
 };
 
+// How often and what to collect: the collection section of the configuration.
+struct CollectionSettings {
+  std::chrono::milliseconds interval{15'000};
+  std::chrono::milliseconds module_interval{300'000};
+  KindSet kinds{Kind::processes, Kind::threads, Kind::modules};
+  bool thread_detail = false;
+  std::size_t max_heap_blocks_per_process = 10'000;
+};
+
 class SnapshotSource {
  public:
   virtual ~SnapshotSource() = default;
@@ -40,16 +49,5 @@ class SnapshotSource {
   // when a stop is requested.
   virtual Snapshot take(const SnapshotRequest& request, std::stop_token stop) = 0;
 };
-
-struct PlatformSourceOptions {
-  // Linux only: where procfs is mounted, so tests can point at fake trees.
-  std::filesystem::path proc_root = "/proc";
-};
-
-// The source for the platform this program was built for (Tool Help on Windows, procfs on Linux).
-std::unique_ptr<SnapshotSource> make_platform_source(const PlatformSourceOptions& options = {});
-
-// "windows" or "linux": the platform label of build_info and of snapshots.
-std::string_view platform_name();
 
 }  // namespace thx

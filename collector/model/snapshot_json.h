@@ -44,8 +44,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "collector/snapshot.h"
-#include "collector/source.h"
+#include "collector/model/snapshot.h"
+#include "collector/model/source.h"
 
 namespace thx {
 

@@ -1,4 +1,4 @@
-#include "collector/win32_util.h"
+#include "collector/windows/win32_util.h"
 
 namespace thx::win32 {
 

@@ -1,6 +1,6 @@
 // Regex on PCRE2: compiled once, shared immutable between copies and threads; every search gets
 // its own match data and limits, so concurrent searches never touch shared mutable state.
-#include "config/regex.h"
+#include "collector/aggregate/regex.h"
 
 #include <pcre2.h>
 

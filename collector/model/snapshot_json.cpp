@@ -1,4 +1,4 @@
-#include "collector/snapshot_json.h"
+#include "collector/model/snapshot_json.h"
 
 #include <fstream>
 #include <limits>

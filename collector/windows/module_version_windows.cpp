@@ -6,7 +6,7 @@
 #include <set>
 #include <vector>
 
-#include "collector/win32_util.h"
+#include "collector/windows/win32_util.h"
 
 namespace thx::win32 {
 namespace {

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "config/network.h"
-#include "config/password.h"
+#include "exporter/access/network.h"
+#include "exporter/access/password.h"
 
 namespace thx {
 namespace {

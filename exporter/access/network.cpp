@@ -1,4 +1,4 @@
-#include "config/network.h"
+#include "exporter/access/network.h"
 
 #include <algorithm>
 

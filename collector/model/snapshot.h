@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/shared_list.h"
+#include "collector/model/shared_list.h"
 
 namespace thx {
 

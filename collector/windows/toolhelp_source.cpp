@@ -21,8 +21,8 @@
 
 #include "collector/module_files.h"
 #include "collector/process_cache.h"
-#include "collector/source.h"
-#include "collector/win32_util.h"
+#include "collector/platform_source.h"
+#include "collector/windows/win32_util.h"
 
 namespace thx {
 namespace {

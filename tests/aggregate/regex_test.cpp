@@ -1,6 +1,6 @@
 // Regex: PCRE2 behind a small value type. What matters to the exporter: named captures for group
 // templates, bounded work on hostile input, no errors on invalid UTF-8, and sharing across threads.
-#include "config/regex.h"
+#include "collector/aggregate/regex.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "collector/snapshot.h"
+#include "collector/model/snapshot.h"
 
 #include <algorithm>
 #include <numeric>

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <utility>
 
-#include "collector/snapshot.h"
+#include "collector/model/snapshot.h"
 
 namespace thx::win32 {
 

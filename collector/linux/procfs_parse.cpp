@@ -1,4 +1,4 @@
-#include "collector/procfs_parse.h"
+#include "collector/linux/procfs_parse.h"
 
 #include <algorithm>
 #include <array>

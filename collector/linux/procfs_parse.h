@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "collector/module_files.h"
-#include "collector/snapshot.h"
+#include "collector/model/snapshot.h"
 
 namespace thx::procfs {
 

@@ -1,4 +1,4 @@
-#include "collector/aggregator.h"
+#include "collector/aggregate/aggregator.h"
 
 #include <gtest/gtest.h>
 

@@ -132,6 +132,20 @@ struct Thread {
   bool operator==(const Thread&) const = default;
 };
 
+// What a process costs the host, read in the same cycle as the snapshot. A field is empty when the
+// platform does not give it, its collection switch is off, or the read was refused.
+struct ProcessResources {
+  std::optional<double> cpu_user_seconds;       // since the process started
+  std::optional<double> cpu_system_seconds;     // since the process started
+  std::optional<std::uint64_t> resident_bytes;  // working set (Windows), RSS (Linux)
+  std::optional<std::uint64_t> private_bytes;   // PrivateUsage (Windows), private pages (Linux)
+  std::optional<std::uint64_t> virtual_bytes;
+  std::optional<std::uint64_t> handles;         // Windows handles; Linux open file descriptors
+  std::optional<std::uint64_t> io_read_bytes;   // since the process started
+  std::optional<std::uint64_t> io_write_bytes;  // since the process started
+  bool operator==(const ProcessResources&) const = default;
+};
+
 struct Process {
   std::uint32_t pid = 0;
   std::uint32_t parent_pid = 0;  // may name a reused pid: compare start times before trusting it
@@ -149,6 +163,7 @@ struct Process {
   std::vector<Heap> heaps;
   bool modules_read = false;
   bool heaps_read = false;
+  ProcessResources resources;
   bool operator==(const Process&) const = default;
 };
 

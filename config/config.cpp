@@ -50,7 +50,8 @@ constexpr std::string_view kDefaultConfigJson = R"({
   },
   "groups": {
     "rules": [],
-    "unmatched_group": "{name}"
+    "unmatched_group": "{name}",
+    "kernel_threads": "kernel"
   },
   "modules": {
     "include": [],
@@ -680,13 +681,14 @@ void read_rule(Reader& reader, const Json& json, const std::string& path,
 
 void read_groups(Reader& reader, const Json& json, const std::string& path,
                  GroupingSettings& grouping) {
-  Fields fields(reader, json, path, {"rules", "unmatched_group"});
+  Fields fields(reader, json, path, {"rules", "unmatched_group", "kernel_threads"});
   if (const Json* rules = fields.find("rules")) {
     reader.elements(*rules, fields.path("rules"), [&](const Json& rule, const std::string& at) {
       read_rule(reader, rule, at, grouping.rules);
     });
   }
   fields.get("unmatched_group", grouping.unmatched_group, unmatched_group_problem);
+  fields.get("kernel_threads", grouping.kernel_threads_group);
 }
 
 void read_modules(Reader& reader, const Json& json, const std::string& path,

@@ -41,8 +41,10 @@ std::string failure_summary(const Snapshot& snapshot) {
 }
 
 // What the pages (/, /snapshot, /healthz) need to know of the running configuration.
-PageContext page_context_for(const MetricsCollectable* metrics, const Config& config) {
-  return {metrics, config.web.telemetry_path, config.collection.interval, config_summary(config)};
+std::shared_ptr<const PageContext> page_context_for(const MetricsCollectable* metrics,
+                                                    const Config& config) {
+  return std::make_shared<const PageContext>(PageContext{
+      metrics, config.web.telemetry_path, config.collection.interval, config_summary(config)});
 }
 
 }  // namespace
@@ -63,20 +65,22 @@ Exporter::Exporter(Config config, ConfigLoader load_config, std::unique_ptr<Snap
 
 Exporter::~Exporter() = default;
 
+std::shared_ptr<const PageContext> Exporter::page_context() const {
+  std::lock_guard lock(page_mutex_);
+  return page_context_;
+}
+
 std::map<std::string, HttpHandler> Exporter::routes() {
   std::map<std::string, HttpHandler> routes;
-  auto context = [this] {
-    std::lock_guard lock(config_mutex_);
-    return page_context_;
-  };
+  auto context = [this] { return page_context(); };
   routes[config_.web.telemetry_path] = [metrics = metrics_](const HttpRequest&) {
     return metrics_page(*metrics);
   };
-  routes["/"] = [context](const HttpRequest&) { return landing_page(context()); };
+  routes["/"] = [context](const HttpRequest&) { return landing_page(*context()); };
   routes["/snapshot"] = [context](const HttpRequest& request) {
-    return snapshot_page(context(), request);
+    return snapshot_page(*context(), request);
   };
-  routes["/healthz"] = [context](const HttpRequest&) { return health_page(context()); };
+  routes["/healthz"] = [context](const HttpRequest&) { return health_page(*context()); };
   routes["/-/reload"] = [this](const HttpRequest& request) -> HttpResponse {
     bool enabled = false;
     {
@@ -137,7 +141,7 @@ bool Exporter::cycle(const std::stop_token& stop) {
   log_cycle(snapshot);
   std::shared_ptr<const Aggregate> aggregate;
   {
-    std::lock_guard lock(config_mutex_);  // reconfigure() and update() must not interleave
+    std::lock_guard lock(aggregation_mutex_);  // reconfigure() and update() take turns
     aggregate = aggregator_.update(std::make_shared<const Snapshot>(std::move(snapshot)));
   }
   metrics_->publish(std::move(aggregate));
@@ -198,6 +202,7 @@ void Exporter::request_reload() {
 }
 
 std::vector<ConfigError> Exporter::reload() {
+  std::lock_guard reloading(reload_mutex_);
   ConfigLoadResult result = load_config_();
   if (!result.config) {
     for (const ConfigError& error : result.errors) {
@@ -208,7 +213,7 @@ std::vector<ConfigError> Exporter::reload() {
     metrics_->set_reload_status({false, metrics_->reload_status().last_success_timestamp_seconds});
     return result.errors;
   }
-  std::lock_guard lock(config_mutex_);
+  std::unique_lock lock(config_mutex_);
   const Config& next = *result.config;
   // The listener is not restarted: of `web`, only who may ask and whether /-/reload answers
   // change now; everything else (address, path, TLS, workers, timeouts) waits for a restart.
@@ -226,11 +231,21 @@ std::vector<ConfigError> Exporter::reload() {
   if (http_) {
     http_->set_access(config_.web);  // allowed networks and users apply to the next request
   }
-  aggregator_.reconfigure(aggregator_settings(config_));
-  page_context_ = page_context_for(metrics_.get(), config_);
+  AggregatorSettings settings = aggregator_settings(config_);
+  auto context = page_context_for(metrics_.get(), config_);
+  const std::string log_level = config_.log.level;
+  lock.unlock();  // a cycle may be aggregating: wait for it without holding the configuration
+  {
+    std::lock_guard aggregating(aggregation_mutex_);
+    aggregator_.reconfigure(std::move(settings));
+  }
+  {
+    std::lock_guard publishing(page_mutex_);
+    page_context_ = std::move(context);
+  }
   metrics_->set_reload_status({true, unix_now()});
-  if (auto level = spdlog::level::from_str(config_.log.level);
-      level != spdlog::level::off || config_.log.level == "off") {
+  if (auto level = spdlog::level::from_str(log_level);
+      level != spdlog::level::off || log_level == "off") {
     spdlog::set_level(level);
   }
   spdlog::info("configuration reloaded");

@@ -49,16 +49,29 @@ class Exporter {
 
   [[nodiscard]] const MetricsCollectable& metrics() const { return *metrics_; }
 
+  // Holds the aggregation as a long cycle or a reload would (both wait until the lock is
+  // released). Tests use it to show that the pages never wait on aggregation.
+  [[nodiscard]] std::unique_lock<std::mutex> hold_aggregation() {
+    return std::unique_lock(aggregation_mutex_);
+  }
+
  private:
   SnapshotRequest snapshot_request() const;
   void log_cycle(const Snapshot& snapshot);
   std::map<std::string, HttpHandler> routes();
 
-  mutable std::mutex config_mutex_;  // guards config_ and page_context_ against reloads
+  std::shared_ptr<const PageContext> page_context() const;
+
+  // Lock order: reload_mutex_, then config_mutex_ or aggregation_mutex_ (never both), then
+  // page_mutex_. The pages take only page_mutex_, for as long as a pointer copy takes.
+  std::mutex reload_mutex_;          // one reload at a time
+  mutable std::mutex config_mutex_;  // guards config_ against reloads
   Config config_;
-  PageContext page_context_;
+  mutable std::mutex page_mutex_;  // guards the pointer page_context_, never held for long
+  std::shared_ptr<const PageContext> page_context_;  // immutable; replaced by a reload
   ConfigLoader load_config_;
   std::unique_ptr<SnapshotSource> source_;
+  std::mutex aggregation_mutex_;  // update() and reconfigure() take turns; no page takes it
   Aggregator aggregator_;
   std::shared_ptr<MetricsCollectable> metrics_;
   std::unique_ptr<HttpServer> http_;

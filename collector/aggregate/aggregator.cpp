@@ -76,6 +76,7 @@ Aggregator::Aggregator(AggregatorSettings settings) : settings_(std::move(settin
 
 void Aggregator::reconfigure(AggregatorSettings settings) {
   settings_ = std::move(settings);
+  module_verdicts_.clear();  // decided under the old include/exclude lists
   // Classify every live process again, but keep identities: new rules are not starts or exits.
   for (auto& [identity, known] : identities_) {
     known.rules_changed = true;
@@ -90,6 +91,9 @@ std::optional<std::string> Aggregator::classify(const Process& process) const {
         match_into(rule.command_line, process.command_line, captures)) {
       return expand_group_template(rule.group, captures, process);
     }
+  }
+  if (process.kernel_thread && !settings_.grouping.kernel_threads_group.empty()) {
+    return settings_.grouping.kernel_threads_group;
   }
   if (settings_.grouping.unmatched_group.empty()) {
     return std::nullopt;
@@ -218,8 +222,31 @@ void Aggregator::fill_groups(const Snapshot& snapshot, Aggregate& out) {
   }
 }
 
-void Aggregator::fill_modules(const Snapshot& snapshot, Aggregate& out) const {
+bool Aggregator::path_shown(std::string_view path) const {
+  const ModuleInventorySettings& bounds = settings_.modules;
+  return (bounds.include.empty() || any_matches(bounds.include, path)) &&
+         !any_matches(bounds.exclude, path);
+}
+
+bool Aggregator::module_shown(const std::shared_ptr<const ModuleFile>& file) {
+  if (settings_.modules.include.empty() && settings_.modules.exclude.empty()) {
+    return true;
+  }
+  if (!file) {
+    return path_shown({});
+  }
+  auto [it, is_new] = module_verdicts_.try_emplace(file.get());
+  if (is_new) {
+    it->second.file = file;
+    it->second.shown = path_shown(file->path);
+  }
+  it->second.seen_cycle = cycles_;
+  return it->second.shown;
+}
+
+void Aggregator::fill_modules(const Snapshot& snapshot, Aggregate& out) {
   if (!snapshot.kinds.contains(Kind::modules)) {
+    module_verdicts_.clear();
     return;
   }
   struct Count {
@@ -227,31 +254,39 @@ void Aggregator::fill_modules(const Snapshot& snapshot, Aggregate& out) const {
     std::uint64_t processes = 0;
   };
   // Counted by file address first (see fill_groups), then merged by path.
-  std::unordered_map<const ModuleFile*, std::uint64_t> by_file;
+  struct FileCount {
+    const std::shared_ptr<const ModuleFile>* file = nullptr;
+    std::uint64_t processes = 0;
+  };
+  std::unordered_map<const ModuleFile*, FileCount> by_file;
   for (const Process& process : snapshot.processes) {
     if (!process.modules_read) {
       ++out.processes_modules_unread;
       continue;
     }
     for (const Module& module : process.modules) {
-      ++by_file[module.file.get()];
+      FileCount& count = by_file[module.file.get()];
+      count.file = &module.file;
+      ++count.processes;
     }
   }
   std::unordered_map<std::string_view, Count> by_path;
   by_path.reserve(by_file.size());
-  for (const auto& [file, processes] : by_file) {
-    Count& count = by_path[path_of(file)];
-    count.name = name_of(file);
-    count.processes += processes;
-  }
-  const ModuleInventorySettings& bounds = settings_.modules;
-  for (const auto& [path, count] : by_path) {
-    if ((!bounds.include.empty() && !any_matches(bounds.include, path)) ||
-        any_matches(bounds.exclude, path)) {
+  for (const auto& [file, count] : by_file) {
+    if (!module_shown(*count.file)) {
       continue;
     }
+    Count& merged = by_path[path_of(file)];
+    merged.name = name_of(file);
+    merged.processes += count.processes;
+  }
+  // Verdicts of files no process loads any more go with them.
+  std::erase_if(module_verdicts_,
+                [this](const auto& item) { return item.second.seen_cycle != cycles_; });
+  for (const auto& [path, count] : by_path) {
     out.modules.push_back({std::string(count.name), std::string(path), count.processes});
   }
+  const ModuleInventorySettings& bounds = settings_.modules;
   // Most widely loaded first, so the bound keeps what a fleet query is most likely to ask about.
   std::sort(out.modules.begin(), out.modules.end(), [](const auto& a, const auto& b) {
     return a.processes != b.processes ? a.processes > b.processes : a.path < b.path;

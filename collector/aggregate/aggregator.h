@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "collector/aggregate/settings.h"
@@ -85,6 +86,8 @@ class Aggregator {
   [[nodiscard]] std::optional<std::string> classify(const Process& process) const;
 
   [[nodiscard]] std::size_t identity_cache_size() const { return identities_.size(); }
+  // Module files whose inventory verdict is cached (those seen in the last snapshot).
+  [[nodiscard]] std::size_t module_verdicts_cached() const { return module_verdicts_.size(); }
 
  private:
   struct Known {
@@ -94,14 +97,26 @@ class Aggregator {
     bool rules_changed = false;  // set by reconfigure(): classify again without counting churn
   };
 
+  // Whether the module inventory shows this file under the current rules. Decided once per
+  // file and configuration: the sources intern one ModuleFile per path, so a cycle matches only
+  // the files it has not seen before against modules.include/exclude.
+  struct ModuleVerdict {
+    std::shared_ptr<const ModuleFile> file;  // keeps the address from being reused while cached
+    bool shown = false;
+    std::uint64_t seen_cycle = 0;
+  };
+  [[nodiscard]] bool path_shown(std::string_view path) const;
+  bool module_shown(const std::shared_ptr<const ModuleFile>& file);
+
   void count_churn(const Snapshot& snapshot, Aggregate& out);
   void fill_groups(const Snapshot& snapshot, Aggregate& out);
-  void fill_modules(const Snapshot& snapshot, Aggregate& out) const;
+  void fill_modules(const Snapshot& snapshot, Aggregate& out);
   void fill_per_process(const Snapshot& snapshot, Aggregate& out);
 
   AggregatorSettings settings_;
   std::map<ProcessIdentity, Known> identities_;  // live processes only: bounded by the machine
   std::map<std::string, GroupChurn> churn_;
+  std::unordered_map<const ModuleFile*, ModuleVerdict> module_verdicts_;  // files of this cycle
   std::array<std::array<std::uint64_t, kErrorReasonCount>, kKindCount> errors_total_{};
   std::uint64_t cycles_ = 0;
   bool seen_first_snapshot_ = false;

@@ -26,6 +26,9 @@ struct GroupingSettings {
   std::vector<GroupRule> rules;  // first match wins
   // Template for processes no rule matched; empty: leave them out of the groups.
   std::string unmatched_group = "{name}";
+  // Where Linux kernel threads go when no rule matched them (a rule naming them still wins);
+  // empty: like any other unmatched process.
+  std::string kernel_threads_group = "kernel";
   [[nodiscard]] bool uses_command_line() const;
 };
 

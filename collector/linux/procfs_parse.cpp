@@ -254,7 +254,7 @@ MapsSummary parse_maps(std::string_view text, ModuleFilePool& files) {
       last_index = it->second;
       if (inserted) {
         const auto& file = files.intern(path, [path] {
-          std::string valid = to_valid_utf8(path);
+          std::string valid = to_valid_utf8(unescape_maps_path(path));
           std::string name(base_name(valid));
           return ModuleFile{std::move(name), std::move(valid)};
         });
@@ -301,6 +301,22 @@ std::string format_cmdline(std::string_view raw, std::size_t max_bytes) {
     }
   }
   return text;
+}
+
+std::string unescape_maps_path(std::string_view path) {
+  constexpr std::string_view kNewline = "\\012";
+  std::string out;
+  out.reserve(path.size());
+  while (!path.empty()) {
+    const std::size_t at = path.find(kNewline);
+    out.append(path.substr(0, at));
+    if (at == std::string_view::npos) {
+      break;
+    }
+    out += '\n';
+    path.remove_prefix(at + kNewline.size());
+  }
+  return out;
 }
 
 std::string_view strip_deleted_suffix(std::string_view path) {

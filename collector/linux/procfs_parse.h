@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/module_files.h"
 #include "collector/model/snapshot.h"
+#include "collector/module_files.h"
 
 namespace thx::procfs {
 
@@ -67,6 +67,12 @@ std::string format_cmdline(std::string_view raw, std::size_t max_bytes);
 // The kernel appends " (deleted)" to the path of a file that was removed or replaced after it was
 // mapped or executed (a package upgrade). Returns the path without it.
 std::string_view strip_deleted_suffix(std::string_view path);
+
+// A path as /proc/<pid>/maps shows it, with the kernel's escape undone: maps writes a newline in
+// a file name as the four characters "\012" (and escapes nothing else, so no other backslash
+// sequence is touched). readlink of exe gives the raw bytes; this makes the two spellings of one
+// file equal.
+std::string unescape_maps_path(std::string_view path);
 
 // The part after the last '/', or the whole text when there is none.
 std::string_view base_name(std::string_view path);

@@ -359,7 +359,8 @@ std::optional<ProcfsSource::StatResult> ProcfsSource::read_process_stat(Cycle& c
   process.start_time_ns = *start;
   process.thread_count = stat.value->num_threads;
   process.base_priority = stat.value->priority;  // 20 + nice; negative for real-time
-  result.has_executable = !stat.value->is_kernel_thread() && stat.value->state != 'Z';
+  process.kernel_thread = stat.value->is_kernel_thread();
+  result.has_executable = !process.kernel_thread && stat.value->state != 'Z';
   return result;
 }
 

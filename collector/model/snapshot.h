@@ -156,6 +156,10 @@ struct Process {
   std::int64_t start_time_ns = 0;
   std::uint32_t thread_count = 0;
   std::int32_t base_priority = 0;
+  // Linux: a kernel thread (kthreadd and its children: PF_KTHREAD in stat, or parent pid 2). Its
+  // name changes as it works (kworker/0:1-events, kworker/0:1-mm_percpu_wq), so grouping puts
+  // them in one group by default (GroupingSettings::kernel_threads_group).
+  bool kernel_thread = false;
   // Modules and heaps are filled only when those kinds were asked for and could be read;
   // `modules_read` / `heaps_read` tell an empty list from an unread one. A module list is shared
   // with the source's cache and with earlier snapshots of the same process (see SharedList).

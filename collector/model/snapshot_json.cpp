@@ -54,18 +54,22 @@ json process_to_json(const Process& process) {
   for (const Heap& heap : process.heaps) {
     heaps.push_back(heap_to_json(heap));
   }
-  return {{"pid", process.pid},
-          {"parent_pid", process.parent_pid},
-          {"name", process.name},
-          {"path", process.path},
-          {"command_line", process.command_line},
-          {"start_time_ns", process.start_time_ns},
-          {"thread_count", process.thread_count},
-          {"base_priority", process.base_priority},
-          {"modules_read", process.modules_read},
-          {"modules", std::move(modules)},
-          {"heaps_read", process.heaps_read},
-          {"heaps", std::move(heaps)}};
+  json out = {{"pid", process.pid},
+              {"parent_pid", process.parent_pid},
+              {"name", process.name},
+              {"path", process.path},
+              {"command_line", process.command_line},
+              {"start_time_ns", process.start_time_ns},
+              {"thread_count", process.thread_count},
+              {"base_priority", process.base_priority},
+              {"modules_read", process.modules_read},
+              {"modules", std::move(modules)},
+              {"heaps_read", process.heaps_read},
+              {"heaps", std::move(heaps)}};
+  if (process.kernel_thread) {  // absent means false: files from before the field stay equal
+    out["kernel_thread"] = true;
+  }
+  return out;
 }
 
 // ---- Reading -------------------------------------------------------------------------------
@@ -256,6 +260,7 @@ Process process_from_json(const Node& node) {
   read_optional(node, "start_time_ns", process.start_time_ns, to_i64);
   read_optional(node, "thread_count", process.thread_count, to_u32);
   read_optional(node, "base_priority", process.base_priority, to_i32);
+  read_optional(node, "kernel_thread", process.kernel_thread, to_bool);
   read_optional(node, "modules_read", process.modules_read, to_bool);
   read_optional(node, "heaps_read", process.heaps_read, to_bool);
   for_each_element(node, "modules",

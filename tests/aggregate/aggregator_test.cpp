@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 
 namespace thx {
 namespace {
@@ -213,6 +214,91 @@ TEST(Aggregator, HostileCommandLineNeverHangsOrMatchesByAccident) {
   process.command_line = std::string(std::size_t{32} * 1024, 'a') + "!";
   auto aggregate = aggregator.update(snapshot_of({process}));
   EXPECT_EQ(aggregate->groups.at("other").processes, 1U);
+}
+
+Process kernel_thread(std::uint32_t pid, std::string name) {
+  Process process = make_process(pid, std::move(name), pid);
+  process.path.clear();
+  process.parent_pid = 2;
+  process.kernel_thread = true;
+  return process;
+}
+
+TEST(Aggregator, KernelThreadsShareOneGroupByDefault) {
+  Aggregator aggregator{AggregatorSettings{}};
+  auto aggregate = aggregator.update(
+      snapshot_of({kernel_thread(2, "kthreadd"), kernel_thread(30, "kworker/0:1-events"),
+                   kernel_thread(31, "ksoftirqd/0"), make_process(100, "bash", 100)}));
+  ASSERT_EQ(aggregate->groups.size(), 2U);
+  EXPECT_EQ(aggregate->groups.at("kernel").processes, 3U);
+  EXPECT_EQ(aggregate->groups.at("bash").processes, 1U);
+}
+
+TEST(Aggregator, RulesStillMatchKernelThreadsAndTheGroupCanBeSwitchedOff) {
+  AggregatorSettings settings;
+  settings.grouping.rules.push_back(rule("workers", "^kworker/"));
+  Aggregator aggregator(settings);
+  auto aggregate = aggregator.update(
+      snapshot_of({kernel_thread(30, "kworker/0:1-events"), kernel_thread(31, "ksoftirqd/0")}));
+  EXPECT_EQ(aggregate->groups.at("workers").processes, 1U);
+  EXPECT_EQ(aggregate->groups.at("kernel").processes, 1U);
+
+  settings.grouping.kernel_threads_group.clear();  // like any other process: by name
+  aggregator.reconfigure(settings);
+  aggregate = aggregator.update(
+      snapshot_of({kernel_thread(30, "kworker/0:1-events"), kernel_thread(31, "ksoftirqd/0")}));
+  EXPECT_EQ(aggregate->groups.count("kernel"), 0U);
+  EXPECT_EQ(aggregate->groups.at("ksoftirqd/0").processes, 1U);
+}
+
+// A kworker renamed by the work it picked up is the same process in the same group: no churn.
+TEST(Aggregator, RenamedKernelThreadsCauseNoChurn) {
+  Aggregator aggregator{AggregatorSettings{}};
+  aggregator.update(snapshot_of({kernel_thread(30, "kworker/0:1-events")}));
+  auto aggregate = aggregator.update(snapshot_of({kernel_thread(30, "kworker/0:1-mm_percpu_wq")}));
+  ASSERT_EQ(aggregate->churn.size(), 1U);
+  EXPECT_EQ(aggregate->churn.at("kernel").starts_total, 0U);
+  EXPECT_EQ(aggregate->churn.at("kernel").exits_total, 0U);
+}
+
+// Which modules the inventory shows is decided once per module file and configuration.
+TEST(Aggregator, ModuleVerdictsAreCachedPerFileAndRedecidedOnReload) {
+  AggregatorSettings settings;
+  settings.modules.exclude.emplace_back("\\.mui$");
+  Aggregator aggregator(settings);
+  auto libc = std::make_shared<const ModuleFile>(ModuleFile{"libc.so.6", "/lib/libc.so.6"});
+  auto mui = std::make_shared<const ModuleFile>(ModuleFile{"en.mui", "/lang/en.mui"});
+  auto gone = std::make_shared<const ModuleFile>(ModuleFile{"old.so", "/lib/old.so"});
+  auto with_modules = [](std::uint32_t pid, std::vector<std::shared_ptr<const ModuleFile>> files) {
+    Process process = make_process(pid, "app", pid);
+    process.modules_read = true;
+    std::vector<Module> modules;
+    for (auto& file : files) {
+      modules.emplace_back(file, 0x1000, 0x1000);
+    }
+    process.modules = std::move(modules);
+    return process;
+  };
+  auto paths = [](const Aggregate& aggregate) {
+    std::set<std::string> out;
+    for (const ModuleSeries& series : aggregate.modules) {
+      out.insert(series.path);
+    }
+    return out;
+  };
+  auto aggregate = aggregator.update(
+      snapshot_of({with_modules(1, {libc, mui, gone}), with_modules(2, {libc, mui})}));
+  EXPECT_EQ(paths(*aggregate), (std::set<std::string>{"/lib/libc.so.6", "/lib/old.so"}));
+  EXPECT_EQ(aggregator.module_verdicts_cached(), 3U);
+  aggregate = aggregator.update(snapshot_of({with_modules(2, {libc, mui})}));
+  EXPECT_EQ(paths(*aggregate), (std::set<std::string>{"/lib/libc.so.6"}));
+  EXPECT_EQ(aggregator.module_verdicts_cached(), 2U);  // old.so's verdict left with it
+
+  settings.modules.exclude = {Regex("^/lib/")};
+  aggregator.reconfigure(settings);
+  EXPECT_EQ(aggregator.module_verdicts_cached(), 0U);
+  aggregate = aggregator.update(snapshot_of({with_modules(2, {libc, mui})}));
+  EXPECT_EQ(paths(*aggregate), (std::set<std::string>{"/lang/en.mui"}));
 }
 
 TEST(GroupTemplate, ExpandsCapturesThenBuiltins) {

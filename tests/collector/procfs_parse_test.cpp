@@ -147,6 +147,24 @@ TEST(ParseMaps, OneModulePerFileSpanningAllItsMappings) {
   EXPECT_EQ(maps.modules[2].path(), "/opt/old lib/libx.so");
 }
 
+// maps writes a newline in a file name as "\012"; the exe link gives the raw byte. Both must name
+// the same file the same way. Nothing else is unescaped: maps escapes nothing else.
+TEST(ParseMaps, NewlineEscapesInPathsAreUndone) {
+  EXPECT_EQ(unescape_maps_path("/opt/a\\012b/lib\\012.so"), "/opt/a\nb/lib\n.so");
+  EXPECT_EQ(unescape_maps_path("/opt/back\\slash\\101\\01"), "/opt/back\\slash\\101\\01");
+  EXPECT_EQ(unescape_maps_path(""), "");
+  const MapsSummary maps = parse_maps(
+      "7f0000000000-7f0000001000 r-xp 00000000 08:01 9 /opt/new\\012line/libn.so\n"
+      "7f0000001000-7f0000002000 r--p 00001000 08:01 9 /opt/new\\012line/libn.so\n"
+      "7f0000003000-7f0000004000 r-xp 00000000 08:01 10 /opt/gone\\012/liby.so (deleted)\n");
+  EXPECT_EQ(maps.malformed_lines, 0U);
+  ASSERT_EQ(maps.modules.size(), 2U);
+  EXPECT_EQ(maps.modules[0].path(), "/opt/new\nline/libn.so");
+  EXPECT_EQ(maps.modules[0].name(), "libn.so");
+  EXPECT_EQ(maps.modules[0].size, 0x2000U);
+  EXPECT_EQ(maps.modules[1].path(), "/opt/gone\n/liby.so");
+}
+
 TEST(ParseMaps, HeapIsTheBrkMappingMergedWhenSplit) {
   const MapsSummary maps = parse_maps(kMaps);
   ASSERT_EQ(maps.heaps.size(), 1U);

@@ -38,13 +38,15 @@ struct FakeProcess {
       "1000-3000 r-xp 00000000 08:01 7 /usr/bin/proc\n"
       "8000-9000 rw-p 00000000 00:00 0 [heap]\n";
   std::string cmdline = "proc\0--flag\0"s;
+  std::uint32_t flags = 4194560;  // PF_* bits: 0x00200000 (PF_KTHREAD) marks a kernel thread
 };
 
 std::string stat_text(std::uint32_t pid, std::string_view comm, std::uint32_t ppid,
-                      std::size_t threads, std::uint64_t start_ticks, int priority) {
+                      std::size_t threads, std::uint64_t start_ticks, int priority,
+                      std::uint32_t flags = 4194560) {
   return std::to_string(pid) + " (" + std::string(comm) + ") S " + std::to_string(ppid) +
-         " 1 1 0 -1 4194560 0 0 0 0 3 4 0 0 " + std::to_string(priority) + " 0 " +
-         std::to_string(threads) + " 0 " + std::to_string(start_ticks) +
+         " 1 1 0 -1 " + std::to_string(flags) + " 0 0 0 0 3 4 0 0 " + std::to_string(priority) +
+         " 0 " + std::to_string(threads) + " 0 " + std::to_string(start_ticks) +
          " 1000 100 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n";
 }
 
@@ -89,7 +91,7 @@ class FakeProc {
       tids.push_back(process.pid);
     }
     write(dir / "stat", stat_text(process.pid, process.comm, process.ppid, tids.size(),
-                                  process.start_ticks, process.priority));
+                                  process.start_ticks, process.priority, process.flags));
     write(dir / "maps", process.maps);
     write(dir / "cmdline", process.cmdline);
     link(dir / "exe", process.exe);
@@ -314,6 +316,19 @@ TEST(ProcfsSource, CommandLinesAreCappedAt32KiB) {
   // Read after the buffer grew: still cut at the cap.
   proc.add({.pid = 42, .cmdline = std::string(100'000, 'y')});
   EXPECT_EQ(source->take(everything(), {}).find_process(42)->command_line.size(), 32U * 1024);
+}
+
+TEST(ProcfsSource, KernelThreadsAreMarkedByTheirStatFlags) {
+  FakeProc proc;
+  proc.add({.pid = 2, .comm = "kthreadd", .ppid = 0, .flags = 0x00208040});
+  proc.add({.pid = 30, .comm = "kworker/0:1-events", .ppid = 2, .flags = 0x04208060});
+  proc.add({.pid = 100, .comm = "bash"});
+  const Snapshot snapshot = source_for(proc)->take(everything(), {});
+  ASSERT_EQ(snapshot.processes.size(), 3U);
+  EXPECT_TRUE(snapshot.find_process(2)->kernel_thread);
+  EXPECT_TRUE(snapshot.find_process(30)->kernel_thread);
+  EXPECT_TRUE(snapshot.find_process(30)->path.empty());  // no executable is looked up
+  EXPECT_FALSE(snapshot.find_process(100)->kernel_thread);
 }
 
 TEST(ProcfsSource, MissingRootFailsEveryRequestedKind) {

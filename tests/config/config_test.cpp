@@ -72,6 +72,7 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.collection.max_heap_blocks_per_process, b.collection.max_heap_blocks_per_process);
   EXPECT_EQ(a.grouping.rules.size(), b.grouping.rules.size());
   EXPECT_EQ(a.grouping.unmatched_group, b.grouping.unmatched_group);
+  EXPECT_EQ(a.grouping.kernel_threads_group, b.grouping.kernel_threads_group);
   EXPECT_EQ(patterns(a.modules.include), patterns(b.modules.include));
   EXPECT_EQ(patterns(a.modules.exclude), patterns(b.modules.exclude));
   EXPECT_EQ(a.modules.max_series, b.modules.max_series);

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <stop_token>
+
+#include "collector/model/snapshot_json.h"
 
 namespace thx {
 namespace {
@@ -110,6 +113,66 @@ TEST(Metrics, TextIsRenderedOncePerPublish) {
   collectable.set_reload_status({false, 1.0});
   EXPECT_NE(collectable.text()->find("toolhelp_config_last_reload_successful 0"),
             std::string::npos);
+}
+
+// The series (names and labels) of one aggregate, values left out.
+std::set<std::string> series_of(const Aggregate& aggregate) {
+  std::set<std::string> out;
+  for (const auto& family : to_metric_families(&aggregate, {"1", "r", "linux"}, {})) {
+    for (const auto& metric : family.metric) {
+      std::string key = family.name + "{";
+      for (const auto& label : metric.label) {
+        key += label.name + "=" + label.value + ",";
+      }
+      out.insert(key + "}");
+    }
+  }
+  return out;
+}
+
+// An idle Linux host an hour apart, as a saved snapshot file gives it back: the kworkers picked
+// up other work and changed their names. Under the default configuration the series are the
+// same: kernel threads are one group, whatever they are called.
+TEST(Metrics, RenamedKernelThreadsKeepTheSeriesOfTheDefaultConfiguration) {
+  auto host = [](std::vector<std::string> kworkers) {
+    nlohmann::json processes = nlohmann::json::array();
+    processes.push_back({{"pid", 1},
+                         {"name", "systemd"},
+                         {"path", "/usr/lib/systemd/systemd"},
+                         {"start_time_ns", 1},
+                         {"thread_count", 1}});
+    processes.push_back({{"pid", 2},
+                         {"name", "kthreadd"},
+                         {"start_time_ns", 2},
+                         {"thread_count", 1},
+                         {"kernel_thread", true}});
+    std::uint32_t pid = 10;
+    for (const std::string& name : kworkers) {
+      processes.push_back({{"pid", pid},
+                           {"parent_pid", 2},
+                           {"name", name},
+                           {"start_time_ns", pid},
+                           {"thread_count", 1},
+                           {"kernel_thread", true}});
+      ++pid;
+    }
+    return snapshot_from_json({{"format_version", 1},
+                               {"platform", "linux"},
+                               {"taken_at_seconds", 1.7e9},
+                               {"kinds", {"processes"}},
+                               {"status", {{"processes", {{"state", "complete"}}}}},
+                               {"processes", processes}});
+  };
+  ReplaySource replay(
+      {host({"kworker/0:1-events", "kworker/1:2-cgroup_destroy", "kworker/u8:0"}),
+       host({"kworker/0:1-mm_percpu_wq", "kworker/1:2-events", "kworker/u8:0-flush-8:0"})});
+  Aggregator aggregator{AggregatorSettings{}};
+  SnapshotRequest request;
+  auto first = aggregator.update(std::make_shared<const Snapshot>(replay.take(request, {})));
+  auto later = aggregator.update(std::make_shared<const Snapshot>(replay.take(request, {})));
+  EXPECT_EQ(series_of(*first), series_of(*later));
+  EXPECT_EQ(later->groups.at("kernel").processes, 4U);
+  EXPECT_EQ(later->churn.at("kernel").starts_total, 0U);
 }
 
 }  // namespace

@@ -146,6 +146,46 @@ TEST(RunLoopConcurrency, ScrapesDuringSnapshotsAndReloadsAreAlwaysWhole) {
   EXPECT_LT(std::chrono::steady_clock::now() - stop_sent, 2s);
 }
 
+// The pages read published values only. With the aggregation held, as a long cycle with a large
+// configuration holds it, /healthz, / and /snapshot still answer; the cycle and the reload that
+// wait on it finish once it is released.
+TEST(RunLoopConcurrency, PagesNeverWaitOnAggregationOrReload) {
+  const int port = test::free_port();
+  Config config = config_for(port, "alpha");
+  config.collection.interval = 60s;  // /healthz stays 200 for three intervals, however loaded
+  Exporter exporter(
+      config,
+      [&] {
+        return ConfigLoadResult{config, {}};
+      },
+      make_platform_source());
+  exporter.listen();
+  ASSERT_TRUE(exporter.cycle(std::stop_token{}));
+  std::atomic<bool> cycled{false};
+  std::atomic<bool> reloaded{false};
+  {
+    auto held = exporter.hold_aggregation();
+    std::jthread cycle([&] {
+      exporter.cycle(std::stop_token{});
+      cycled = true;
+    });
+    std::jthread reload([&] {
+      exporter.reload();
+      reloaded = true;
+    });
+    for (const char* path : {"/healthz", "/", "/snapshot?pid=1&kind=threads", "/healthz"}) {
+      const auto response = test::http_request(port, "GET", path);
+      ASSERT_TRUE(response) << path << ": no answer while the aggregation is held";
+      EXPECT_EQ(response->status, 200) << path << ": " << response->body;
+    }
+    EXPECT_FALSE(cycled.load());  // still waiting for the aggregation
+    EXPECT_FALSE(reloaded.load());
+    held.unlock();
+  }  // the threads are joined here
+  EXPECT_TRUE(cycled.load());
+  EXPECT_TRUE(reloaded.load());
+}
+
 TEST(RunLoopConcurrency, FailedReloadKeepsServingTheRunningConfiguration) {
   const int port = test::free_port();
   std::atomic<int> loads{2};  // the first reload is the broken one

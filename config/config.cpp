@@ -44,7 +44,8 @@ constexpr std::string_view kDefaultConfigJson = R"({
   "collection": {
     "interval": "15s",
     "module_interval": "5m",
-    "kinds": ["processes", "threads", "modules"],
+    "kinds": ["processes", "threads", "modules", "resources"],
+    "resources": {"private_memory": true, "handles": true, "io": true},
     "thread_detail": false,
     "max_heap_blocks_per_process": 10000
   },
@@ -595,7 +596,8 @@ void read_kinds(Reader& reader, const Json& json, const std::string& path, KindS
           if (name) {
             reader.error(at,
                          "unknown kind " + quote(*name) +
-                             "; expected one of processes, threads, modules, heaps, heap_blocks");
+                             "; expected one of processes, threads, modules, heaps, heap_blocks, "
+                             "resources");
           }
           return;
         }
@@ -618,9 +620,9 @@ void read_kinds(Reader& reader, const Json& json, const std::string& path, KindS
 
 void read_collection(Reader& reader, const Json& json, const std::string& path,
                      CollectionSettings& collection) {
-  Fields fields(
-      reader, json, path,
-      {"interval", "module_interval", "kinds", "thread_detail", "max_heap_blocks_per_process"});
+  Fields fields(reader, json, path,
+                {"interval", "module_interval", "kinds", "resources", "thread_detail",
+                 "max_heap_blocks_per_process"});
   const std::size_t errors_before = reader.error_count();
   fields.get("interval", collection.interval, kMinInterval);
   fields.get("module_interval", collection.module_interval, kMinInterval);
@@ -634,6 +636,12 @@ void read_collection(Reader& reader, const Json& json, const std::string& path,
   }
   if (const Json* kinds = fields.find("kinds")) {
     read_kinds(reader, *kinds, fields.path("kinds"), collection.kinds);
+  }
+  if (const Json* resources = fields.find("resources")) {
+    Fields reads(reader, *resources, fields.path("resources"), {"private_memory", "handles", "io"});
+    reads.get("private_memory", collection.resources.private_memory);
+    reads.get("handles", collection.resources.handles);
+    reads.get("io", collection.resources.io);
   }
   fields.get("thread_detail", collection.thread_detail);
   fields.get("max_heap_blocks_per_process", collection.max_heap_blocks_per_process, 1, 10'000'000);

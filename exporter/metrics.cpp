@@ -84,6 +84,54 @@ void add_groups(std::vector<MetricFamily>& out, const Aggregate& aggregate) {
   }
 }
 
+// The sample of an optional fact, when it is there.
+template <typename T>
+void add_if(FamilyBuilder& family, const std::optional<T>& value, Labels labels) {
+  if (value) {
+    family.add(static_cast<double>(*value), std::move(labels));
+  }
+}
+
+void add_group_resources(std::vector<MetricFamily>& out, const Aggregate& aggregate) {
+  FamilyBuilder cpu(out, "toolhelp_group_cpu_seconds_total",
+                    "CPU time used by the processes of each group, by mode (user, system); a "
+                    "process that exits keeps what it used in its group.",
+                    MetricType::Counter);
+  FamilyBuilder io(out, "toolhelp_group_io_bytes_total",
+                   "Bytes the processes of each group read and wrote (direction read, write); "
+                   "Linux: storage I/O from /proc/<pid>/io, Windows: all I/O of the process.",
+                   MetricType::Counter);
+  for (const auto& [group, usage] : aggregate.usage) {
+    if (usage.has_cpu) {
+      cpu.add(usage.cpu_user_seconds, {{"group", group}, {"mode", "user"}});
+      cpu.add(usage.cpu_system_seconds, {{"group", group}, {"mode", "system"}});
+    }
+    if (usage.has_io) {
+      io.add(as_double(usage.io_read_bytes), {{"group", group}, {"direction", "read"}});
+      io.add(as_double(usage.io_write_bytes), {{"group", group}, {"direction", "write"}});
+    }
+  }
+  FamilyBuilder memory(out, "toolhelp_group_memory_bytes",
+                       "Memory of the live processes of each group, by kind: resident (working "
+                       "set, RSS), private (Windows private bytes; Linux anonymous resident "
+                       "memory), virtual.",
+                       MetricType::Gauge);
+  FamilyBuilder handles(out, "toolhelp_group_handles",
+                        "Open handles (Windows) or file descriptors (Linux) of the live processes "
+                        "of each group.",
+                        MetricType::Gauge);
+  FamilyBuilder oldest(out, "toolhelp_group_oldest_start_time_seconds",
+                       "Start time of the oldest live process of each group, in Unix time.",
+                       MetricType::Gauge);
+  for (const auto& [group, stats] : aggregate.groups) {
+    add_if(memory, stats.resident_bytes, {{"group", group}, {"kind", "resident"}});
+    add_if(memory, stats.private_bytes, {{"group", group}, {"kind", "private"}});
+    add_if(memory, stats.virtual_bytes, {{"group", group}, {"kind", "virtual"}});
+    add_if(handles, stats.handles, {{"group", group}});
+    add_if(oldest, stats.oldest_start_time_seconds, {{"group", group}});
+  }
+}
+
 void add_modules(std::vector<MetricFamily>& out, const Aggregate& aggregate) {
   FamilyBuilder processes(out, "toolhelp_module_processes",
                           "Processes that have this module file loaded (the inventory is bounded "
@@ -129,11 +177,41 @@ void add_per_process(std::vector<MetricFamily>& out, const Aggregate& aggregate)
   FamilyBuilder started(out, "toolhelp_process_start_time_seconds",
                         "Start time of each process named in per_process.include, in Unix time.",
                         MetricType::Gauge);
+  FamilyBuilder cpu(out, "toolhelp_process_cpu_seconds_total",
+                    "CPU time of each process named in per_process.include since it started, by "
+                    "mode (user, system).",
+                    MetricType::Counter);
+  FamilyBuilder memory(out, "toolhelp_process_memory_bytes",
+                       "Memory of each process named in per_process.include, by kind (resident, "
+                       "private, virtual).",
+                       MetricType::Gauge);
+  FamilyBuilder handles(out, "toolhelp_process_handles",
+                        "Open handles or file descriptors of each process named in "
+                        "per_process.include.",
+                        MetricType::Gauge);
+  FamilyBuilder io(out, "toolhelp_process_io_bytes_total",
+                   "Bytes each process named in per_process.include read and wrote since it "
+                   "started, by direction (read, write).",
+                   MetricType::Counter);
   for (const ProcessSeries& process : aggregate.per_process) {
     Labels labels = {{"pid", std::to_string(process.pid)}, {"name", process.name}};
     threads.add(as_double(process.threads), labels);
     modules.add(as_double(process.modules), labels);
     started.add(process.start_time_seconds, labels);
+    auto with = [&labels](const char* name, const char* value) {
+      Labels more = labels;
+      more.push_back({name, value});
+      return more;
+    };
+    const ProcessResources& resources = process.resources;
+    add_if(cpu, resources.cpu_user_seconds, with("mode", "user"));
+    add_if(cpu, resources.cpu_system_seconds, with("mode", "system"));
+    add_if(memory, resources.resident_bytes, with("kind", "resident"));
+    add_if(memory, resources.private_bytes, with("kind", "private"));
+    add_if(memory, resources.virtual_bytes, with("kind", "virtual"));
+    add_if(handles, resources.handles, labels);
+    add_if(io, resources.io_read_bytes, with("direction", "read"));
+    add_if(io, resources.io_write_bytes, with("direction", "write"));
   }
   FamilyBuilder(out, "toolhelp_per_process_series_dropped",
                 "Processes matching per_process.include left out by per_process.max_series.",
@@ -187,6 +265,7 @@ std::vector<MetricFamily> to_metric_families(const Aggregate* aggregate, const B
   if (aggregate != nullptr) {
     add_totals(out, *aggregate);
     add_groups(out, *aggregate);
+    add_group_resources(out, *aggregate);
     add_modules(out, *aggregate);
     add_per_process(out, *aggregate);
     add_health(out, *aggregate);

@@ -1,8 +1,12 @@
 #include "exporter/pages.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 #include <sstream>
+#include <vector>
 
 #include "collector/model/snapshot_json.h"
 
@@ -36,6 +40,84 @@ std::string html_escape(std::string_view text) {
     }
   }
   return out;
+}
+
+// "512.0 MiB": bytes for a person to read at a glance.
+std::string human_bytes(std::uint64_t bytes) {
+  constexpr std::array<const char*, 5> kUnits = {"B", "KiB", "MiB", "GiB", "TiB"};
+  auto value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < kUnits.size()) {
+    value /= 1024.0;
+    ++unit;
+  }
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), unit == 0 ? "%.0f %s" : "%.1f %s", value,
+                kUnits.at(unit));
+  return text.data();
+}
+
+std::string fixed(double value, int decimals) {
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), "%.*f", decimals, value);
+  return text.data();
+}
+
+constexpr std::size_t kTopGroups = 10;
+
+// The groups that used the most CPU over the last cycles and those holding the most memory now:
+// what an administrator on the host wants to know first, without Grafana.
+void top_groups(std::ostringstream& html, const Aggregate& aggregate) {
+  std::vector<std::pair<double, const std::string*>> by_cpu;
+  for (const auto& [group, rate] : aggregate.cpu_rate) {
+    by_cpu.emplace_back(rate, &group);
+  }
+  std::vector<std::pair<std::uint64_t, const std::string*>> by_memory;
+  for (const auto& [group, stats] : aggregate.groups) {
+    if (stats.resident_bytes) {
+      by_memory.emplace_back(*stats.resident_bytes, &group);
+    }
+  }
+  auto by_value = [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : *a.second < *b.second;
+  };
+  std::sort(by_cpu.begin(), by_cpu.end(), by_value);
+  std::sort(by_memory.begin(), by_memory.end(), by_value);
+  auto processes_of = [&aggregate](const std::string& group) -> std::uint64_t {
+    const auto it = aggregate.groups.find(group);
+    return it == aggregate.groups.end() ? 0 : it->second.processes;
+  };
+  html << "<h2>Top groups by CPU</h2>";
+  if (by_cpu.empty()) {
+    html << "<p id=\"top-cpu-empty\">No CPU readings over two snapshots yet.</p>";
+  } else {
+    html << "<p>CPU seconds per second over the last "
+         << fixed(aggregate.cpu_rate_window_seconds, 0)
+         << " s</p><table id=\"top-cpu\" border=\"1\"><tr><th>group</th><th>CPU "
+            "(cores)</th><th>processes</th></tr>";
+    for (std::size_t i = 0; i < std::min(kTopGroups, by_cpu.size()); ++i) {
+      const std::string& group = *by_cpu[i].second;
+      html << "<tr><td>" << html_escape(group) << "</td><td>" << fixed(by_cpu[i].first, 3)
+           << "</td><td>" << processes_of(group) << "</td></tr>";
+    }
+    html << "</table>";
+  }
+  html << "<h2>Top groups by memory</h2>";
+  if (by_memory.empty()) {
+    html << "<p id=\"top-memory-empty\">No memory readings yet.</p>";
+  } else {
+    html << "<table id=\"top-memory\" border=\"1\"><tr><th>group</th><th>resident</th>"
+            "<th>private</th><th>processes</th></tr>";
+    for (std::size_t i = 0; i < std::min(kTopGroups, by_memory.size()); ++i) {
+      const std::string& group = *by_memory[i].second;
+      const GroupStats& stats = aggregate.groups.at(group);
+      html << "<tr><td>" << html_escape(group) << "</td><td>" << human_bytes(by_memory[i].first)
+           << "</td><td>"
+           << (stats.private_bytes ? human_bytes(*stats.private_bytes) : std::string("-"))
+           << "</td><td>" << stats.processes << "</td></tr>";
+    }
+    html << "</table>";
+  }
 }
 
 HttpResponse bad_request(const std::string& message) {
@@ -81,6 +163,7 @@ HttpResponse landing_page(const PageContext& context) {
       html << "</td></tr>";
     }
     html << "</table>";
+    top_groups(html, *aggregate);
   } else {
     html << "<p>No snapshot yet.</p>";
   }

@@ -35,7 +35,7 @@ std::optional<KindSet> parse_kinds(std::string_view text, std::string& error) {
     auto kind = kind_from_string(name);
     if (!kind) {
       error = "--kinds: unknown kind \"" + std::string(name) +
-              "\" (expected processes, threads, modules, heaps, heap_blocks)";
+              "\" (expected processes, threads, modules, heaps, heap_blocks, resources)";
       return std::nullopt;
     }
     kinds.insert(*kind);
@@ -160,7 +160,7 @@ Flags (they win over the configuration file):
                            path of the metrics (default /metrics)
   --web.enable-lifecycle   accept POST /-/reload
   --log.level=LEVEL        trace, debug, info, warn, error, critical, off
-  --kinds=K,...            processes, threads, modules, heaps, heap_blocks
+  --kinds=K,...            processes, threads, modules, heaps, heap_blocks, resources
 )";
 }
 

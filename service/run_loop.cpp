@@ -127,6 +127,7 @@ SnapshotRequest Exporter::snapshot_request() const {
   request.kinds = config_.collection.kinds;
   request.module_interval =
       std::chrono::duration_cast<std::chrono::seconds>(config_.collection.module_interval);
+  request.resources = config_.collection.resources;
   request.thread_detail = config_.collection.thread_detail;
   request.command_lines = config_.grouping.uses_command_line();
   request.max_heap_blocks_per_process = config_.collection.max_heap_blocks_per_process;

@@ -41,6 +41,26 @@ std::string_view name_of(const ModuleFile* file) {
   return file != nullptr ? std::string_view(file->name) : std::string_view();
 }
 
+// What a cumulative counter grew by since it was last seen, and remember the new value. A first
+// observation counts whole (what the process used before it was seen); a value that went back
+// (which a counter of one identity never does) counts nothing. A fact not read this time keeps
+// the last observation, so the next reading adds the growth of both cycles.
+template <typename T>
+T growth(std::optional<T>& seen, const std::optional<T>& now) {
+  if (!now) {
+    return T{};
+  }
+  const T grown = !seen ? *now : (*now > *seen ? *now - *seen : T{});
+  seen = now;
+  return grown;
+}
+
+void add_to(std::optional<std::uint64_t>& sum, const std::optional<std::uint64_t>& value) {
+  if (value) {
+    sum = sum.value_or(0) + *value;
+  }
+}
+
 bool kind_usable(const Snapshot& snapshot, Kind kind) {
   const KindStatus::State state = snapshot.status_of(kind).state;
   return state == KindStatus::State::complete || state == KindStatus::State::partial;
@@ -127,6 +147,8 @@ std::shared_ptr<const Aggregate> Aggregator::update(std::shared_ptr<const Snapsh
   out->last_status = taken.status;
   out->last_snapshot_timestamp_seconds = taken.taken_at_seconds;
   count_churn(taken, *out);
+  count_usage(taken, *out);
+  fill_cpu_rate(taken, *out);
   fill_groups(taken, *out);
   fill_modules(taken, *out);
   fill_per_process(taken, *out);
@@ -152,11 +174,17 @@ void Aggregator::count_churn(const Snapshot& snapshot, Aggregate& out) {
       continue;
     }
     std::optional<std::string> group = classify(process);
+    auto remember = [&known, &process](std::optional<std::string> new_group) {
+      known.group = std::move(new_group);
+      known.name = process.name;
+      known.path = process.path;
+      known.rules_changed = false;  // known.seen stays: the same process, whatever its group
+    };
     if (known.rules_changed) {
       if (group) {
         churn_.try_emplace(*group);
       }
-      known = Known{std::move(group), process.name, process.path, false};
+      remember(std::move(group));
       continue;
     }
     if (!is_new && group != known.group && known.group) {
@@ -168,7 +196,7 @@ void Aggregator::count_churn(const Snapshot& snapshot, Aggregate& out) {
     } else if (group) {
       churn_.try_emplace(*group);  // the counter exists from the group's first appearance
     }
-    known = Known{std::move(group), process.name, process.path, false};
+    remember(std::move(group));
   }
   for (auto it = identities_.begin(); it != identities_.end();) {
     if (present.contains(it->first)) {
@@ -181,6 +209,58 @@ void Aggregator::count_churn(const Snapshot& snapshot, Aggregate& out) {
     it = identities_.erase(it);
   }
   out.churn = churn_;
+}
+
+// Adds to each group what its processes used since they were last seen (see GroupUsage).
+void Aggregator::count_usage(const Snapshot& snapshot, Aggregate& out) {
+  for (const Process& process : snapshot.processes) {
+    Known& known = identities_.at(identity_of(process));
+    const ProcessResources& now = process.resources;
+    const double user = growth(known.seen.cpu_user_seconds, now.cpu_user_seconds);
+    const double system = growth(known.seen.cpu_system_seconds, now.cpu_system_seconds);
+    const std::uint64_t read = growth(known.seen.io_read_bytes, now.io_read_bytes);
+    const std::uint64_t written = growth(known.seen.io_write_bytes, now.io_write_bytes);
+    const bool has_cpu = now.cpu_user_seconds.has_value() || now.cpu_system_seconds.has_value();
+    const bool has_io = now.io_read_bytes.has_value() || now.io_write_bytes.has_value();
+    if (!known.group || (!has_cpu && !has_io)) {
+      continue;
+    }
+    GroupUsage& usage = usage_[*known.group];
+    usage.cpu_user_seconds += user;
+    usage.cpu_system_seconds += system;
+    usage.io_read_bytes += read;
+    usage.io_write_bytes += written;
+    usage.has_cpu = usage.has_cpu || has_cpu;
+    usage.has_io = usage.has_io || has_io;
+  }
+  out.usage = usage_;
+}
+
+// CPU seconds per second of each group between the oldest and the newest of the last
+// kRateCycles snapshots.
+void Aggregator::fill_cpu_rate(const Snapshot& snapshot, Aggregate& out) {
+  std::map<std::string, double> totals;
+  for (const auto& [group, usage] : usage_) {
+    if (usage.has_cpu) {
+      totals.emplace(group, usage.cpu_user_seconds + usage.cpu_system_seconds);
+    }
+  }
+  cpu_history_.emplace_back(snapshot.taken_at_seconds, std::move(totals));
+  while (cpu_history_.size() > kRateCycles) {
+    cpu_history_.pop_front();
+  }
+  const auto& [oldest_at, oldest] = cpu_history_.front();
+  const auto& [newest_at, newest] = cpu_history_.back();
+  const double window = newest_at - oldest_at;
+  if (cpu_history_.size() < 2 || window <= 0.0) {
+    return;
+  }
+  out.cpu_rate_window_seconds = window;
+  for (const auto& [group, total] : newest) {
+    const auto before = oldest.find(group);
+    const double then = before != oldest.end() ? before->second : 0.0;
+    out.cpu_rate.emplace(group, std::max(0.0, total - then) / window);
+  }
 }
 
 void Aggregator::fill_groups(const Snapshot& snapshot, Aggregate& out) {
@@ -199,6 +279,16 @@ void Aggregator::fill_groups(const Snapshot& snapshot, Aggregate& out) {
     ++stats.processes;
     stats.threads += process.thread_count;
     stats.heaps += process.heaps.size();
+    const ProcessResources& resources = process.resources;
+    add_to(stats.resident_bytes, resources.resident_bytes);
+    add_to(stats.private_bytes, resources.private_bytes);
+    add_to(stats.virtual_bytes, resources.virtual_bytes);
+    add_to(stats.handles, resources.handles);
+    if (process.start_time_ns > 0) {
+      const double started = static_cast<double>(process.start_time_ns) / 1e9;
+      stats.oldest_start_time_seconds =
+          std::min(stats.oldest_start_time_seconds.value_or(started), started);
+    }
     auto& files = files_by_group[*group];
     for (const Module& module : process.modules) {
       files.insert(module.file.get());
@@ -313,7 +403,8 @@ void Aggregator::fill_per_process(const Snapshot& snapshot, Aggregate& out) {
     const std::optional<std::string>& group = identities_.at(identity_of(process)).group;
     out.per_process.push_back({process.pid, process.name, group.value_or(""), process.thread_count,
                                process.modules.size(),
-                               static_cast<double>(process.start_time_ns) / 1e9});
+                               static_cast<double>(process.start_time_ns) / 1e9,
+                               process.resources});
   }
 }
 

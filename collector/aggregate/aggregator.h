@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,26 @@ struct GroupStats {
   std::uint64_t threads = 0;
   std::uint64_t distinct_modules = 0;  // distinct module paths loaded by the group's processes
   std::uint64_t heaps = 0;
+  // Sums over the group's live processes of the resource facts that were read (Kind::resources);
+  // empty when no process of the group gave the fact.
+  std::optional<std::uint64_t> resident_bytes;
+  std::optional<std::uint64_t> private_bytes;
+  std::optional<std::uint64_t> virtual_bytes;
+  std::optional<std::uint64_t> handles;
+  std::optional<double> oldest_start_time_seconds;  // Unix time of the group's oldest process
+};
+
+// What a group's processes used while the exporter watched them (plus, for a process first seen,
+// what it had used before). Grows by what each process identity used between two observations:
+// never goes back. A process that exits keeps what it used up to its last observation; one that
+// moves to another group (an exec, a reload) takes only its later use there.
+struct GroupUsage {
+  double cpu_user_seconds = 0.0;
+  double cpu_system_seconds = 0.0;
+  std::uint64_t io_read_bytes = 0;
+  std::uint64_t io_write_bytes = 0;
+  bool has_cpu = false;  // some process of the group ever gave its CPU times
+  bool has_io = false;   // ... its I/O counters
 };
 
 struct GroupChurn {
@@ -42,6 +63,7 @@ struct ProcessSeries {
   std::uint64_t threads = 0;
   std::uint64_t modules = 0;
   double start_time_seconds = 0.0;
+  ProcessResources resources;
 };
 
 struct Aggregate {
@@ -52,6 +74,11 @@ struct Aggregate {
   std::uint64_t threads = 0;
   std::map<std::string, GroupStats> groups;  // only groups with processes now
   std::map<std::string, GroupChurn> churn;   // every group ever seen: counters never go back
+  std::map<std::string, GroupUsage> usage;   // every group that ever gave a CPU or I/O reading
+  // CPU seconds per second of each group over the last cycles (up to Aggregator::kRateCycles
+  // snapshots): what the landing page ranks. Empty until two snapshots were aggregated.
+  std::map<std::string, double> cpu_rate;
+  double cpu_rate_window_seconds = 0.0;
   std::map<std::int32_t, std::uint64_t> threads_by_priority;  // base priority -> threads
   std::map<std::uint32_t, std::string> group_of_pid;          // for /snapshot?group=
 
@@ -85,6 +112,9 @@ class Aggregator {
   // The group a process belongs to under the current rules; nullopt when it is left out.
   [[nodiscard]] std::optional<std::string> classify(const Process& process) const;
 
+  // Snapshots the landing page's CPU rate spans.
+  static constexpr std::size_t kRateCycles = 5;
+
   [[nodiscard]] std::size_t identity_cache_size() const { return identities_.size(); }
   // Module files whose inventory verdict is cached (those seen in the last snapshot).
   [[nodiscard]] std::size_t module_verdicts_cached() const { return module_verdicts_.size(); }
@@ -95,6 +125,9 @@ class Aggregator {
     std::string name;  // what the classification was based on: a change means an exec
     std::string path;
     bool rules_changed = false;  // set by reconfigure(): classify again without counting churn
+    // The cumulative counters (CPU, I/O) as last observed: the next observation adds only what
+    // grew since. Kept across an exec and a reload: the identity is the same process.
+    ProcessResources seen;
   };
 
   // Whether the module inventory shows this file under the current rules. Decided once per
@@ -109,6 +142,8 @@ class Aggregator {
   bool module_shown(const std::shared_ptr<const ModuleFile>& file);
 
   void count_churn(const Snapshot& snapshot, Aggregate& out);
+  void count_usage(const Snapshot& snapshot, Aggregate& out);
+  void fill_cpu_rate(const Snapshot& snapshot, Aggregate& out);
   void fill_groups(const Snapshot& snapshot, Aggregate& out);
   void fill_modules(const Snapshot& snapshot, Aggregate& out);
   void fill_per_process(const Snapshot& snapshot, Aggregate& out);
@@ -116,6 +151,9 @@ class Aggregator {
   AggregatorSettings settings_;
   std::map<ProcessIdentity, Known> identities_;  // live processes only: bounded by the machine
   std::map<std::string, GroupChurn> churn_;
+  std::map<std::string, GroupUsage> usage_;
+  // (snapshot time, CPU seconds per group) of the last kRateCycles snapshots.
+  std::deque<std::pair<double, std::map<std::string, double>>> cpu_history_;
   std::unordered_map<const ModuleFile*, ModuleVerdict> module_verdicts_;  // files of this cycle
   std::array<std::array<std::uint64_t, kErrorReasonCount>, kKindCount> errors_total_{};
   std::uint64_t cycles_ = 0;

@@ -85,13 +85,17 @@ std::string_view field(const StatTokens& tokens, std::size_t number) {
 bool fill_stat_numbers(const StatTokens& tokens, StatFields& out) {
   auto ppid = to_number<std::uint32_t>(field(tokens, 4));
   auto flags = to_number<std::uint32_t>(field(tokens, 9));
+  auto utime = to_number<std::uint64_t>(field(tokens, 14));
+  auto stime = to_number<std::uint64_t>(field(tokens, 15));
   auto priority = to_number<std::int32_t>(field(tokens, 18));
   auto nice = to_number<std::int32_t>(field(tokens, 19));
   auto threads = to_number<std::uint32_t>(field(tokens, 20));
   auto start = to_number<std::uint64_t>(field(tokens, 22));
-  if (!ppid || !flags || !priority || !nice || !threads || !start) {
+  if (!ppid || !flags || !utime || !stime || !priority || !nice || !threads || !start) {
     return false;
   }
+  out.utime_ticks = *utime;
+  out.stime_ticks = *stime;
   out.ppid = *ppid;
   out.flags = *flags;
   out.priority = *priority;
@@ -212,6 +216,11 @@ ParseResult<StatFields> parse_stat(std::string_view text) {
   if (!fill_stat_numbers(tokens, out)) {
     return Result::failure("a numeric field is not a number");
   }
+  // vsize and rss follow; every kernel writes them, but the identity does not need them.
+  out.vsize_bytes = to_number<std::uint64_t>(next_token(rest));
+  if (out.vsize_bytes) {
+    out.rss_pages = to_number<std::uint64_t>(next_token(rest));
+  }
   return {std::move(out), {}};
 }
 
@@ -268,6 +277,41 @@ MapsSummary parse_maps(std::string_view text, ModuleFilePool& files) {
     module.size = end - module.base_address;
   }
   return summary;
+}
+
+ParseResult<StatmFields> parse_statm(std::string_view text) {
+  auto size = to_number<std::uint64_t>(next_token(text));
+  auto resident = to_number<std::uint64_t>(next_token(text));
+  auto shared = to_number<std::uint64_t>(next_token(text));
+  if (!size || !resident || !shared) {
+    return ParseResult<StatmFields>::failure(size ? "truncated" : "not a number");
+  }
+  return {StatmFields{*size, *resident, *shared}, {}};
+}
+
+ParseResult<IoFields> parse_io(std::string_view text) {
+  std::optional<std::uint64_t> read_bytes;
+  std::optional<std::uint64_t> write_bytes;
+  while (!text.empty()) {
+    const std::size_t newline = std::min(text.find('\n'), text.size());
+    std::string_view line = text.substr(0, newline);
+    text.remove_prefix(std::min(newline + 1, text.size()));
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      continue;
+    }
+    const std::string_view key = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    if (key == "read_bytes") {
+      read_bytes = to_number<std::uint64_t>(next_token(value));
+    } else if (key == "write_bytes") {
+      write_bytes = to_number<std::uint64_t>(next_token(value));
+    }
+  }
+  if (!read_bytes || !write_bytes) {
+    return ParseResult<IoFields>::failure("no read_bytes or write_bytes line with a number");
+  }
+  return {IoFields{*read_bytes, *write_bytes}, {}};
 }
 
 ParseResult<std::int64_t> parse_btime(std::string_view text) {

@@ -34,7 +34,11 @@ struct StatFields {
   std::int32_t priority = 0;  // field 18: 20 + nice for normal tasks, negative for real-time
   std::int32_t nice = 0;      // field 19: -20..19
   std::uint32_t num_threads = 0;
-  std::uint64_t start_ticks = 0;  // field 22: clock ticks after boot
+  std::uint64_t start_ticks = 0;             // field 22: clock ticks after boot
+  std::uint64_t utime_ticks = 0;             // field 14: CPU in user mode, clock ticks
+  std::uint64_t stime_ticks = 0;             // field 15: CPU in kernel mode, clock ticks
+  std::optional<std::uint64_t> vsize_bytes;  // field 23: virtual memory size
+  std::optional<std::uint64_t> rss_pages;    // field 24: resident set size
 
   [[nodiscard]] bool is_kernel_thread() const { return (flags & kPfKthread) != 0; }
   static constexpr std::uint32_t kPfKthread = 0x00200000;
@@ -56,6 +60,22 @@ struct MapsSummary {
 // are interned in `files`; without a pool, the modules share names only among themselves.
 MapsSummary parse_maps(std::string_view text, ModuleFilePool& files);
 MapsSummary parse_maps(std::string_view text);
+
+// /proc/<pid>/statm: sizes in pages (size resident shared text lib data dt); the fields the
+// source uses.
+struct StatmFields {
+  std::uint64_t size_pages = 0;
+  std::uint64_t resident_pages = 0;
+  std::uint64_t shared_pages = 0;  // file-backed and shared memory resident pages
+};
+ParseResult<StatmFields> parse_statm(std::string_view text);
+
+// /proc/<pid>/io: bytes the process caused to be read from and written to storage.
+struct IoFields {
+  std::uint64_t read_bytes = 0;
+  std::uint64_t write_bytes = 0;
+};
+ParseResult<IoFields> parse_io(std::string_view text);
 
 // The "btime" line of /proc/stat: boot time in seconds since the Unix epoch.
 ParseResult<std::int64_t> parse_btime(std::string_view text);

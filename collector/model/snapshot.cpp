@@ -63,6 +63,8 @@ std::string_view to_string(Kind kind) {
       return "heaps";
     case Kind::heap_blocks:
       return "heap_blocks";
+    case Kind::resources:
+      return "resources";
   }
   return "unknown";
 }

@@ -16,10 +16,11 @@
 namespace thx {
 
 // What a snapshot can contain. The caller chooses; each kind gets its own status.
-enum class Kind : std::uint8_t { processes, threads, modules, heaps, heap_blocks };
-inline constexpr std::size_t kKindCount = 5;
+// `resources` is what each process costs the host (CPU, memory, handles, I/O: ProcessResources).
+enum class Kind : std::uint8_t { processes, threads, modules, heaps, heap_blocks, resources };
+inline constexpr std::size_t kKindCount = 6;
 inline constexpr std::array<Kind, kKindCount> kAllKinds = {
-    Kind::processes, Kind::threads, Kind::modules, Kind::heaps, Kind::heap_blocks};
+    Kind::processes, Kind::threads, Kind::modules, Kind::heaps, Kind::heap_blocks, Kind::resources};
 
 std::string_view to_string(Kind kind);
 std::optional<Kind> kind_from_string(std::string_view name);

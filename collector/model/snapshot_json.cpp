@@ -45,6 +45,25 @@ json heap_to_json(const Heap& heap) {
   return out;
 }
 
+// Only the facts that were read: an absent member is an unknown value, not zero.
+json resources_to_json(const ProcessResources& resources) {
+  json out = json::object();
+  auto put = [&out](const char* key, const auto& value) {
+    if (value) {
+      out[key] = *value;
+    }
+  };
+  put("cpu_user_seconds", resources.cpu_user_seconds);
+  put("cpu_system_seconds", resources.cpu_system_seconds);
+  put("resident_bytes", resources.resident_bytes);
+  put("private_bytes", resources.private_bytes);
+  put("virtual_bytes", resources.virtual_bytes);
+  put("handles", resources.handles);
+  put("io_read_bytes", resources.io_read_bytes);
+  put("io_write_bytes", resources.io_write_bytes);
+  return out;
+}
+
 json process_to_json(const Process& process) {
   json modules = json::array();
   for (const Module& module : process.modules) {
@@ -68,6 +87,9 @@ json process_to_json(const Process& process) {
               {"heaps", std::move(heaps)}};
   if (process.kernel_thread) {  // absent means false: files from before the field stay equal
     out["kernel_thread"] = true;
+  }
+  if (process.resources != ProcessResources{}) {
+    out["resources"] = resources_to_json(process.resources);
   }
   return out;
 }
@@ -249,6 +271,20 @@ Heap heap_from_json(const Node& node) {
   return heap;
 }
 
+ProcessResources resources_from_json(const Node& node) {
+  node.expect_object();
+  ProcessResources resources;
+  read_optional(node, "cpu_user_seconds", resources.cpu_user_seconds, to_double);
+  read_optional(node, "cpu_system_seconds", resources.cpu_system_seconds, to_double);
+  read_optional(node, "resident_bytes", resources.resident_bytes, to_u64);
+  read_optional(node, "private_bytes", resources.private_bytes, to_u64);
+  read_optional(node, "virtual_bytes", resources.virtual_bytes, to_u64);
+  read_optional(node, "handles", resources.handles, to_u64);
+  read_optional(node, "io_read_bytes", resources.io_read_bytes, to_u64);
+  read_optional(node, "io_write_bytes", resources.io_write_bytes, to_u64);
+  return resources;
+}
+
 Process process_from_json(const Node& node) {
   node.expect_object();
   Process process;
@@ -261,6 +297,9 @@ Process process_from_json(const Node& node) {
   read_optional(node, "thread_count", process.thread_count, to_u32);
   read_optional(node, "base_priority", process.base_priority, to_i32);
   read_optional(node, "kernel_thread", process.kernel_thread, to_bool);
+  if (std::optional<Node> resources = node.find("resources")) {
+    process.resources = resources_from_json(*resources);
+  }
   read_optional(node, "modules_read", process.modules_read, to_bool);
   read_optional(node, "heaps_read", process.heaps_read, to_bool);
   for_each_element(node, "modules",

@@ -12,8 +12,19 @@
 
 namespace thx {
 
+// Which of the per-process resource facts that cost a read of their own are collected (with
+// Kind::resources). CPU times and resident and virtual memory come with the process list on both
+// platforms and have no switch.
+struct ResourceReads {
+  bool private_memory = true;  // Linux: statm; Windows: K32GetProcessMemoryInfo
+  bool handles = true;         // Linux: stat() of fd/ (a listing before 6.2); Windows: handle count
+  bool io = true;              // Linux: io; Windows: GetProcessIoCounters
+  bool operator==(const ResourceReads&) const = default;
+};
+
 struct SnapshotRequest {
-  KindSet kinds{Kind::processes, Kind::threads, Kind::modules};
+  KindSet kinds{Kind::processes, Kind::threads, Kind::modules, Kind::resources};
+  ResourceReads resources;
   // Modules and heaps are the expensive kinds: a process's are re-read only when it is new (by
   // identity) or its cached entry is older than this.
   std::chrono::seconds module_interval{60};
@@ -30,7 +41,8 @@ struct SnapshotRequest {
 struct CollectionSettings {
   std::chrono::milliseconds interval{15'000};
   std::chrono::milliseconds module_interval{300'000};
-  KindSet kinds{Kind::processes, Kind::threads, Kind::modules};
+  KindSet kinds{Kind::processes, Kind::threads, Kind::modules, Kind::resources};
+  ResourceReads resources;
   bool thread_detail = false;
   std::size_t max_heap_blocks_per_process = 10'000;
 };

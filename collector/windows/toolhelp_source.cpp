@@ -642,6 +642,9 @@ Snapshot ToolhelpSource::take(const SnapshotRequest& request, std::stop_token st
       completed = read_all_details(builder, stop);
     }
   }
+  // Per-process resources come with the process handle reads (GetProcessTimes,
+  // K32GetProcessMemoryInfo, GetProcessHandleCount, GetProcessIoCounters), not yet made here.
+  builder.mark_unsupported(Kind::resources);
   if (heaps_unsupported_) {
     builder.mark_unsupported(Kind::heaps);
     builder.mark_unsupported(Kind::heap_blocks);

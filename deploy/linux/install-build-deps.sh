@@ -7,7 +7,8 @@ set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config git curl python3
           prometheus-cpp-dev libspdlog-dev nlohmann-json3-dev libpcre2-dev
-          googletest libgtest-dev libgmock-dev prometheus python3-yaml libssl-dev openssl)
+          googletest libgtest-dev libgmock-dev prometheus python3-yaml libssl-dev openssl
+          chromium)
 case "${1:-}" in
   --windows) packages+=(mingw-w64 wine wine64 dpkg-dev) ;;
   --style) packages+=(clang-format clang-tidy) ;;

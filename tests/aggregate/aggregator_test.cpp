@@ -301,6 +301,137 @@ TEST(Aggregator, ModuleVerdictsAreCachedPerFileAndRedecidedOnReload) {
   EXPECT_EQ(paths(*aggregate), (std::set<std::string>{"/lang/en.mui"}));
 }
 
+// ---- Resources: counters per identity, gauges over live processes ----
+
+Process with_usage(Process process, double cpu_user, double cpu_system, std::uint64_t read,
+                   std::uint64_t written) {
+  process.resources.cpu_user_seconds = cpu_user;
+  process.resources.cpu_system_seconds = cpu_system;
+  process.resources.io_read_bytes = read;
+  process.resources.io_write_bytes = written;
+  return process;
+}
+
+std::shared_ptr<const Snapshot> at_time(std::vector<Process> processes, double taken_at) {
+  auto snapshot = std::make_shared<Snapshot>(*snapshot_of(std::move(processes)));
+  snapshot->taken_at_seconds = taken_at;
+  return snapshot;
+}
+
+TEST(AggregatorResources, CountersAddWhatEachIdentityUsedSinceItWasLastSeen) {
+  Aggregator aggregator{AggregatorSettings{}};
+  auto aggregate =
+      aggregator.update(snapshot_of({with_usage(make_process(1, "db", 1), 10, 2, 100, 50),
+                                     with_usage(make_process(2, "db", 2), 1, 1, 0, 0)}));
+  // First sight: what the processes had used before counts whole.
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("db").cpu_user_seconds, 11);
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("db").cpu_system_seconds, 3);
+  EXPECT_EQ(aggregate->usage.at("db").io_read_bytes, 100U);
+  aggregate = aggregator.update(snapshot_of({with_usage(make_process(1, "db", 1), 12, 2, 300, 50),
+                                             with_usage(make_process(2, "db", 2), 1.5, 1, 0, 10)}));
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("db").cpu_user_seconds, 13.5);
+  EXPECT_EQ(aggregate->usage.at("db").io_read_bytes, 300U);
+  EXPECT_EQ(aggregate->usage.at("db").io_write_bytes, 60U);
+  // Pid 2 is reused by another process (a new identity): it starts from its own zero.
+  aggregate = aggregator.update(snapshot_of({with_usage(make_process(1, "db", 1), 12, 2, 300, 50),
+                                             with_usage(make_process(2, "db", 99), 0.5, 0, 0, 0)}));
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("db").cpu_user_seconds, 14);
+}
+
+TEST(AggregatorResources, AnExitedProcessKeepsWhatItUsed) {
+  Aggregator aggregator{AggregatorSettings{}};
+  aggregator.update(snapshot_of({with_usage(make_process(1, "job", 1), 5, 1, 10, 10),
+                                 with_usage(make_process(2, "job", 2), 1, 0, 0, 0)}));
+  auto aggregate =
+      aggregator.update(snapshot_of({with_usage(make_process(2, "job", 2), 2, 0, 0, 0)}));
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("job").cpu_user_seconds, 7);
+  EXPECT_EQ(aggregate->usage.at("job").io_write_bytes, 10U);
+  aggregate = aggregator.update(snapshot_of({}));  // all gone: the counters stay
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("job").cpu_user_seconds, 7);
+  EXPECT_EQ(aggregate->groups.count("job"), 0U);
+}
+
+TEST(AggregatorResources, AnExecKeepsThePastInTheOldGroup) {
+  Aggregator aggregator{AggregatorSettings{}};
+  aggregator.update(snapshot_of({with_usage(make_process(7, "sh", 7), 1, 1, 0, 0)}));
+  // Same identity, new program: only the later use goes to the new group.
+  auto aggregate =
+      aggregator.update(snapshot_of({with_usage(make_process(7, "python3", 7), 4, 2, 0, 0)}));
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("sh").cpu_user_seconds, 1);
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("sh").cpu_system_seconds, 1);
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("python3").cpu_user_seconds, 3);
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("python3").cpu_system_seconds, 1);
+}
+
+TEST(AggregatorResources, AReloadThatRegroupsNeitherDropsNorDoubleCounts) {
+  AggregatorSettings settings;
+  Aggregator aggregator(settings);
+  aggregator.update(snapshot_of({with_usage(make_process(1, "a", 1), 10, 0, 0, 0),
+                                 with_usage(make_process(2, "b", 2), 20, 0, 0, 0)}));
+  settings.grouping.unmatched_group = "all";
+  aggregator.reconfigure(settings);
+  auto aggregate =
+      aggregator.update(snapshot_of({with_usage(make_process(1, "a", 1), 11, 0, 0, 0),
+                                     with_usage(make_process(2, "b", 2), 22, 0, 0, 0)}));
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("a").cpu_user_seconds, 10);  // kept, not dropped
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("b").cpu_user_seconds, 20);
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("all").cpu_user_seconds, 3);  // only the growth
+  double total = 0;
+  for (const auto& [group, usage] : aggregate->usage) {
+    total += usage.cpu_user_seconds;
+  }
+  EXPECT_DOUBLE_EQ(total, 33);  // what the processes used, once
+}
+
+TEST(AggregatorResources, AnUnreadValueWaitsForTheNextReadingAndNeverGoesBack) {
+  Aggregator aggregator{AggregatorSettings{}};
+  aggregator.update(snapshot_of({with_usage(make_process(1, "x", 1), 5, 0, 0, 0)}));
+  Process unread = make_process(1, "x", 1);  // this cycle's read was refused
+  auto aggregate = aggregator.update(snapshot_of({unread}));
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("x").cpu_user_seconds, 5);
+  aggregate = aggregator.update(snapshot_of({with_usage(make_process(1, "x", 1), 8, 0, 0, 0)}));
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("x").cpu_user_seconds, 8);
+  aggregate = aggregator.update(snapshot_of({with_usage(make_process(1, "x", 1), 6, 0, 0, 0)}));
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("x").cpu_user_seconds, 8);
+}
+
+TEST(AggregatorResources, GaugesSumTheLiveProcesses) {
+  Aggregator aggregator{AggregatorSettings{}};
+  Process a = make_process(1, "web", 3'000'000'000);
+  a.resources.resident_bytes = 100;
+  a.resources.private_bytes = 60;
+  a.resources.handles = 10;
+  Process b = make_process(2, "web", 2'000'000'000);
+  b.resources.resident_bytes = 50;
+  b.resources.virtual_bytes = 1000;
+  Process c = make_process(3, "idle", 1'000'000'000);
+  auto aggregate = aggregator.update(snapshot_of({a, b, c}));
+  const GroupStats& web = aggregate->groups.at("web");
+  EXPECT_EQ(web.resident_bytes, 150U);
+  EXPECT_EQ(web.private_bytes, 60U);
+  EXPECT_EQ(web.virtual_bytes, 1000U);
+  EXPECT_EQ(web.handles, 10U);
+  EXPECT_DOUBLE_EQ(*web.oldest_start_time_seconds, 2.0);
+  EXPECT_FALSE(aggregate->groups.at("idle").resident_bytes.has_value());  // nothing read
+  aggregate = aggregator.update(snapshot_of({b}));
+  EXPECT_EQ(aggregate->groups.at("web").resident_bytes, 50U);
+  EXPECT_FALSE(aggregate->groups.at("web").handles.has_value());
+}
+
+TEST(AggregatorResources, CpuRateOverTheLastCyclesRanksGroups) {
+  Aggregator aggregator{AggregatorSettings{}};
+  auto aggregate = aggregator.update(at_time({with_usage(make_process(1, "busy", 1), 10, 0, 0, 0),
+                                              with_usage(make_process(2, "calm", 2), 1, 0, 0, 0)},
+                                             100));
+  EXPECT_TRUE(aggregate->cpu_rate.empty());  // one snapshot: no rate yet
+  aggregate = aggregator.update(at_time({with_usage(make_process(1, "busy", 1), 30, 0, 0, 0),
+                                         with_usage(make_process(2, "calm", 2), 2, 0, 0, 0)},
+                                        110));
+  EXPECT_DOUBLE_EQ(aggregate->cpu_rate_window_seconds, 10);
+  EXPECT_DOUBLE_EQ(aggregate->cpu_rate.at("busy"), 2.0);
+  EXPECT_DOUBLE_EQ(aggregate->cpu_rate.at("calm"), 0.1);
+}
+
 TEST(GroupTemplate, ExpandsCapturesThenBuiltins) {
   Process process = make_process(1, "java");
   EXPECT_EQ(expand_group_template("{name}:{main}", {{"main", "App"}}, process), "java:App");

@@ -5,7 +5,10 @@
  *   after the last ')'), readlink exe, list task/ (count the numeric entries), read maps (count
  *   its lines).
  *
- *   thx_bare_reads [--cycles K] [--no-maps] [--proc DIR]
+ *   thx_bare_reads [--cycles K] [--no-maps] [--resources] [--proc DIR]
+ *
+ * --resources adds what the default resources kind reads besides stat: statm, io and a stat()
+ * of fd/ (the descriptor count on Linux 6.2 and later).
  *
  * --no-maps leaves maps out: what the exporter reads on a cycle where every process's modules
  * are still cached (module_interval). Prints one JSON object: CPU (getrusage) and wall time per
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,8 +99,8 @@ static unsigned long stat_threads(const char* text, long size) {
   return p < end ? strtoul(p, NULL, 10) : 0;
 }
 
-static void one_process(int root, const char* pid, int with_maps, struct buffer* buf,
-                        struct totals* t) {
+static void one_process(int root, const char* pid, int with_maps, int with_resources,
+                        struct buffer* buf, struct totals* t) {
   char target[8192];
   long size;
   ssize_t n;
@@ -132,6 +136,13 @@ static void one_process(int root, const char* pid, int with_maps, struct buffer*
       if (task_fd >= 0) {
         close(task_fd);
       }
+      ++t->failures;
+    }
+  }
+  if (with_resources) {
+    struct stat fds;
+    if (read_whole(pid_dir, "statm", buf) < 0 || read_whole(pid_dir, "io", buf) < 0 ||
+        fstatat(pid_dir, "fd", &fds, 0) != 0) {
       ++t->failures;
     }
   }
@@ -191,6 +202,7 @@ static void summarize(const char* name, double* values, size_t count, int last) 
 int main(int argc, char** argv) {
   long cycles = 20;
   int with_maps = 1;
+  int with_resources = 0;
   const char* proc = "/proc";
   struct buffer buf = {NULL, 0};
   struct totals t;
@@ -203,10 +215,13 @@ int main(int argc, char** argv) {
       cycles = strtol(argv[++i], NULL, 10);
     } else if (strcmp(argv[i], "--no-maps") == 0) {
       with_maps = 0;
+    } else if (strcmp(argv[i], "--resources") == 0) {
+      with_resources = 1;
     } else if (strcmp(argv[i], "--proc") == 0 && i + 1 < argc) {
       proc = argv[++i];
     } else {
-      fprintf(stderr, "usage: thx_bare_reads [--cycles K] [--no-maps] [--proc DIR]\n");
+      fprintf(stderr,
+              "usage: thx_bare_reads [--cycles K] [--no-maps] [--resources] [--proc DIR]\n");
       return 2;
     }
   }
@@ -230,7 +245,7 @@ int main(int argc, char** argv) {
     memset(&t, 0, sizeof t);
     while ((entry = readdir(root)) != NULL) {
       if (is_number(entry->d_name)) {
-        one_process(dirfd(root), entry->d_name, with_maps, &buf, &t);
+        one_process(dirfd(root), entry->d_name, with_maps, with_resources, &buf, &t);
       }
     }
     closedir(root);

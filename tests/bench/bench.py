@@ -253,7 +253,9 @@ class Load:
 
 def measure_bare(bindir, cycles):
     out = {}
-    for name, extra in (("all", []), ("no_maps", ["--no-maps"])):
+    # The default cycle reads the resources files (statm, io, fd/) too: so do its floors.
+    for name, extra in (("all", ["--resources"]), ("no_maps", ["--no-maps", "--resources"]),
+                        ("no_maps_no_resources", ["--no-maps"])):
         out[name] = run_json([os.path.join(bindir, "thx_bare_reads"), "--cycles", str(cycles),
                               *extra])
     return out
@@ -536,10 +538,13 @@ def rows_of(size):
     bare_nomaps = size["bare"]["no_maps"]["cycle_cpu_seconds"]["median"]
     c = size["cycle"]
     rows = [
-        ("bare reads: stat+exe+task+maps", bare_all,
+        ("bare reads: stat+exe+task+statm+io+fd+maps", bare_all,
          size["bare"]["all"]["cycle_wall_seconds"]["median"], bare_all, None),
-        ("bare reads: stat+exe+task", bare_nomaps,
+        ("bare reads: stat+exe+task+statm+io+fd", bare_nomaps,
          size["bare"]["no_maps"]["cycle_wall_seconds"]["median"], bare_nomaps, None),
+        ("bare reads: stat+exe+task (no resources)",
+         size["bare"]["no_maps_no_resources"]["cycle_cpu_seconds"]["median"],
+         size["bare"]["no_maps_no_resources"]["cycle_wall_seconds"]["median"], bare_nomaps, None),
         ("thx_bench_cycle full (maps each cycle)", c["full"]["cycle_cpu_seconds"]["median"],
          c["full"]["cycle_wall_seconds"]["median"], bare_all, c["full"]["peak_rss_bytes"]),
         ("thx_bench_cycle steady (modules cached)", c["steady"]["cycle_cpu_seconds"]["median"],

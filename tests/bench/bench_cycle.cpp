@@ -250,6 +250,7 @@ int run_real(const Options& options) {
   if (options.module_interval_seconds) {
     request.module_interval = std::chrono::seconds(*options.module_interval_seconds);
   }
+  request.resources = config.collection.resources;
   request.thread_detail = config.collection.thread_detail;
   request.command_lines = config.grouping.uses_command_line();
 

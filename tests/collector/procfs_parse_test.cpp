@@ -53,6 +53,44 @@ TEST(ParseStat, NegativePriorityOfRealTimeTasksAndNice) {
   EXPECT_EQ(result.value->nice, -5);
 }
 
+TEST(ParseStat, CpuTimesAndMemorySizes) {
+  auto result = parse_stat(stat_line("app"));
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(result.value->utime_ticks, 10U);
+  EXPECT_EQ(result.value->stime_ticks, 20U);
+  EXPECT_EQ(result.value->vsize_bytes, 12345678U);
+  EXPECT_EQ(result.value->rss_pages, 900U);
+  // Cut after starttime: the identity still parses, the sizes are unknown.
+  const std::string line = stat_line("app");
+  result = parse_stat(std::string_view(line).substr(0, line.find(" 12345678")));
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_FALSE(result.value->vsize_bytes.has_value());
+  EXPECT_FALSE(result.value->rss_pages.has_value());
+}
+
+TEST(ParseStatm, SizesInPages) {
+  auto statm = parse_statm("3000 1000 400 10 0 800 0\n");
+  ASSERT_TRUE(statm.ok()) << statm.error;
+  EXPECT_EQ(statm.value->size_pages, 3000U);
+  EXPECT_EQ(statm.value->resident_pages, 1000U);
+  EXPECT_EQ(statm.value->shared_pages, 400U);
+  EXPECT_FALSE(parse_statm("").ok());
+  EXPECT_FALSE(parse_statm("12 x 3").ok());
+  EXPECT_FALSE(parse_statm("12 13").ok());
+}
+
+TEST(ParseIo, ReadAndWriteBytes) {
+  auto io = parse_io(
+      "rchar: 323934931\nwchar: 323929600\nsyscr: 632687\nsyscw: 632675\n"
+      "read_bytes: 4096\nwrite_bytes: 67108864\ncancelled_write_bytes: 0\n");
+  ASSERT_TRUE(io.ok()) << io.error;
+  EXPECT_EQ(io.value->read_bytes, 4096U);
+  EXPECT_EQ(io.value->write_bytes, 67108864U);
+  EXPECT_FALSE(parse_io("").ok());
+  EXPECT_FALSE(parse_io("read_bytes: 1\n").ok());
+  EXPECT_FALSE(parse_io("read_bytes: -1\nwrite_bytes: 2\n").ok());
+}
+
 TEST(ParseStat, KernelThreadFlag) {
   std::string line = stat_line("kworker/0:1");
   line.replace(line.find(" 4194560 "), 9, " 2129984 ");  // PF_KTHREAD | PF_NOFREEZE | ...

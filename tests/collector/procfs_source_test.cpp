@@ -39,6 +39,11 @@ struct FakeProcess {
       "8000-9000 rw-p 00000000 00:00 0 [heap]\n";
   std::string cmdline = "proc\0--flag\0"s;
   std::uint32_t flags = 4194560;  // PF_* bits: 0x00200000 (PF_KTHREAD) marks a kernel thread
+  std::string statm = "300 100 40 1 0 50 0\n";
+  std::string io =
+      "rchar: 10\nwchar: 20\nsyscr: 1\nsyscw: 1\nread_bytes: 4096\nwrite_bytes: 8192\n"
+      "cancelled_write_bytes: 0\n";
+  int fds = 3;  // entries of fd/
 };
 
 std::string stat_text(std::uint32_t pid, std::string_view comm, std::uint32_t ppid,
@@ -94,6 +99,12 @@ class FakeProc {
                                   process.start_ticks, process.priority, process.flags));
     write(dir / "maps", process.maps);
     write(dir / "cmdline", process.cmdline);
+    write(dir / "statm", process.statm);
+    write(dir / "io", process.io);
+    fs::create_directories(root_ / dir / "fd");
+    for (int fd = 0; fd < process.fds; ++fd) {
+      write(dir / "fd" / std::to_string(fd), "");
+    }
     link(dir / "exe", process.exe);
     for (std::uint32_t tid : tids) {
       write(dir / "task" / std::to_string(tid) / "stat",
@@ -329,6 +340,65 @@ TEST(ProcfsSource, KernelThreadsAreMarkedByTheirStatFlags) {
   EXPECT_TRUE(snapshot.find_process(30)->kernel_thread);
   EXPECT_TRUE(snapshot.find_process(30)->path.empty());  // no executable is looked up
   EXPECT_FALSE(snapshot.find_process(100)->kernel_thread);
+}
+
+TEST(ProcfsSource, ResourcesFromStatStatmFdAndIo) {
+  FakeProc proc;
+  proc.add({.pid = 40, .fds = 5});
+  proc.add({.pid = 41, .comm = "kworker/0:0", .ppid = 2, .flags = 0x04208060});
+  proc.add({.pid = 42, .statm = "garbage"});
+  proc.add({.pid = 43});
+  proc.remove("43/io");
+  SnapshotRequest request;
+  request.kinds = {Kind::processes, Kind::resources};
+  const Snapshot snapshot = source_for(proc)->take(request, {});
+  const auto hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const ProcessResources& app = snapshot.find_process(40)->resources;
+  EXPECT_DOUBLE_EQ(*app.cpu_user_seconds, 3 / hz);  // utime and stime of the fake stat
+  EXPECT_DOUBLE_EQ(*app.cpu_system_seconds, 4 / hz);
+  EXPECT_EQ(app.virtual_bytes, 1000U);
+  EXPECT_EQ(app.resident_bytes, 100 * page);
+  EXPECT_EQ(app.private_bytes, (100 - 40) * page);  // resident minus shared
+  EXPECT_EQ(app.handles, 5U);
+  EXPECT_EQ(app.io_read_bytes, 4096U);
+  EXPECT_EQ(app.io_write_bytes, 8192U);
+  // A kernel thread: CPU from stat, no files of its own to read.
+  const ProcessResources& kworker = snapshot.find_process(41)->resources;
+  EXPECT_TRUE(kworker.cpu_user_seconds.has_value());
+  EXPECT_FALSE(kworker.handles.has_value());
+  EXPECT_FALSE(kworker.io_read_bytes.has_value());
+  // Failures leave the fact empty and are counted by reason on the resources kind.
+  EXPECT_FALSE(snapshot.find_process(42)->resources.private_bytes.has_value());
+  EXPECT_EQ(snapshot.find_process(42)->resources.handles, 3U);
+  EXPECT_FALSE(snapshot.find_process(43)->resources.io_write_bytes.has_value());
+  EXPECT_EQ(errors(snapshot, Kind::resources, ErrorReason::malformed), 1U);
+  EXPECT_EQ(errors(snapshot, Kind::resources, ErrorReason::vanished), 1U);
+  EXPECT_EQ(snapshot.status_of(Kind::resources).state, KindStatus::State::partial);
+  EXPECT_EQ(snapshot.status_of(Kind::processes).state, KindStatus::State::complete);
+}
+
+TEST(ProcfsSource, ResourceSwitchesLeaveTheirReadsOut) {
+  FakeProc proc;
+  proc.add({.pid = 40});
+  proc.remove("40/statm");  // would be counted if it were read
+  proc.remove("40/io");
+  proc.remove("40/fd");
+  SnapshotRequest request;
+  request.kinds = {Kind::processes, Kind::resources};
+  request.resources = {.private_memory = false, .handles = false, .io = false};
+  Snapshot snapshot = source_for(proc)->take(request, {});
+  const ProcessResources& app = snapshot.find_process(40)->resources;
+  EXPECT_TRUE(app.cpu_user_seconds.has_value());
+  EXPECT_TRUE(app.resident_bytes.has_value());
+  EXPECT_FALSE(app.private_bytes.has_value());
+  EXPECT_FALSE(app.handles.has_value());
+  EXPECT_FALSE(app.io_read_bytes.has_value());
+  EXPECT_EQ(snapshot.status_of(Kind::resources).state, KindStatus::State::complete);
+  // Without the kind, nothing at all.
+  request.kinds = {Kind::processes};
+  snapshot = source_for(proc)->take(request, {});
+  EXPECT_EQ(snapshot.find_process(40)->resources, ProcessResources{});
 }
 
 TEST(ProcfsSource, MissingRootFailsEveryRequestedKind) {

@@ -20,7 +20,8 @@ Snapshot rich_snapshot() {
   Snapshot snapshot;
   snapshot.platform = "windows";
   snapshot.taken_at_seconds = 1700000000.123456789;
-  snapshot.kinds = {Kind::processes, Kind::threads, Kind::modules, Kind::heaps, Kind::heap_blocks};
+  snapshot.kinds = {Kind::processes, Kind::threads,     Kind::modules,
+                    Kind::heaps,     Kind::heap_blocks, Kind::resources};
   KindStatus& processes = snapshot.status_of(Kind::processes);
   processes.state = KindStatus::State::partial;
   processes.duration_seconds = 0.1 + 0.2;  // not exactly 0.3: must survive as written
@@ -31,6 +32,8 @@ Snapshot rich_snapshot() {
   snapshot.status_of(Kind::modules).count(ErrorReason::partial_copy);
   snapshot.status_of(Kind::heaps).state = KindStatus::State::unsupported;
   snapshot.status_of(Kind::heap_blocks).count(ErrorReason::limit_reached, 7);
+  snapshot.status_of(Kind::resources).state = KindStatus::State::partial;
+  snapshot.status_of(Kind::resources).count(ErrorReason::access_denied, 2);
 
   Process system;
   system.pid = 4;
@@ -55,7 +58,17 @@ Snapshot rich_snapshot() {
   known.block_count = 0;
   known.bytes = std::numeric_limits<std::uint64_t>::max();
   app.heaps = {known, Heap{}};
-  snapshot.processes = {system, app};
+  app.resources.cpu_user_seconds = 0.1 + 0.2;
+  app.resources.cpu_system_seconds = 0.0;
+  app.resources.resident_bytes = std::numeric_limits<std::uint64_t>::max();
+  app.resources.private_bytes = 0;
+  app.resources.handles = 500;
+  app.resources.io_write_bytes = 64ULL << 20U;  // virtual_bytes and io_read_bytes unknown
+  Process kworker;
+  kworker.pid = 30;
+  kworker.name = "kworker/0:1-events";
+  kworker.kernel_thread = true;
+  snapshot.processes = {system, app, kworker};
   snapshot.threads = {{8, 4, 0}, {9, app.pid, -15}};
   snapshot.module_versions["C:\\Windows\\System32\\kernel32.dll"] = {"10.0.19041.1", "10.0.19041.2",
                                                                      "Microsoft"};
@@ -83,6 +96,34 @@ TEST(SnapshotJson, NamesKindsStatesAndReasons) {
   EXPECT_EQ(document["status"]["processes"]["errors"]["vanished"], 3);
   EXPECT_FALSE(document["status"]["processes"]["errors"].contains("malformed"));
   EXPECT_FALSE(document["processes"][1]["heaps"][1].contains("bytes"));
+  EXPECT_EQ(document["kinds"][5], "resources");
+  EXPECT_EQ(document["status"]["resources"]["errors"]["access_denied"], 2);
+}
+
+// Resources carry only the facts that were read: an unknown value is absent, never zero.
+TEST(SnapshotJson, ResourcesHoldOnlyWhatWasRead) {
+  const json document = snapshot_to_json(rich_snapshot());
+  const json& resources = document["processes"][1]["resources"];
+  EXPECT_EQ(resources["handles"], 500);
+  EXPECT_EQ(resources["private_bytes"], 0);
+  EXPECT_FALSE(resources.contains("virtual_bytes"));
+  EXPECT_FALSE(resources.contains("io_read_bytes"));
+  EXPECT_FALSE(document["processes"][0].contains("resources"));  // nothing read at all
+  EXPECT_EQ(document["processes"][2]["kernel_thread"], true);
+  EXPECT_FALSE(document["processes"][0].contains("kernel_thread"));
+  json bad = document;
+  bad["processes"][1]["resources"]["handles"] = -1;
+  EXPECT_THROW(
+      {
+        try {
+          snapshot_from_json(bad);
+        } catch (const SnapshotFormatError& error) {
+          EXPECT_STREQ(error.what(),
+                       "$.processes[1].resources.handles: expected an unsigned integer");
+          throw;
+        }
+      },
+      SnapshotFormatError);
 }
 
 TEST(SnapshotJson, MissingMembersKeepTheirDefaults) {

@@ -69,6 +69,7 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.collection.module_interval, b.collection.module_interval);
   EXPECT_TRUE(a.collection.kinds == b.collection.kinds);
   EXPECT_EQ(a.collection.thread_detail, b.collection.thread_detail);
+  EXPECT_TRUE(a.collection.resources == b.collection.resources);
   EXPECT_EQ(a.collection.max_heap_blocks_per_process, b.collection.max_heap_blocks_per_process);
   EXPECT_EQ(a.grouping.rules.size(), b.grouping.rules.size());
   EXPECT_EQ(a.grouping.unmatched_group, b.grouping.unmatched_group);

@@ -6,6 +6,7 @@
 #include <stop_token>
 
 #include "collector/model/snapshot_json.h"
+#include "exporter/pages.h"
 
 namespace thx {
 namespace {
@@ -113,6 +114,76 @@ TEST(Metrics, TextIsRenderedOncePerPublish) {
   collectable.set_reload_status({false, 1.0});
   EXPECT_NE(collectable.text()->find("toolhelp_config_last_reload_successful 0"),
             std::string::npos);
+}
+
+TEST(Metrics, GroupAndProcessResources) {
+  auto aggregate = sample_aggregate();
+  GroupStats& web = aggregate->groups["web"];
+  web.processes = 2;
+  web.resident_bytes = 100;
+  web.private_bytes = 60;
+  web.handles = 7;
+  web.oldest_start_time_seconds = 1234.5;
+  aggregate->usage["web"] = {1.5, 0.5, 10, 20, true, true};
+  aggregate->usage["gone"] = {3, 1, 0, 0, true, false};  // exited: counters stay
+  ProcessSeries db;
+  db.pid = 9;
+  db.name = "db";
+  db.resources.cpu_user_seconds = 2;
+  db.resources.resident_bytes = 4096;
+  db.resources.handles = 4;
+  db.resources.io_read_bytes = 8;
+  aggregate->per_process.push_back(db);
+  const std::string text =
+      to_text_format(to_metric_families(aggregate.get(), {"1.2.3", "abc", "linux"}, {}));
+  for (const char* line : {
+           "toolhelp_group_cpu_seconds_total{group=\"web\",mode=\"user\"} 1.5\n",
+           "toolhelp_group_cpu_seconds_total{group=\"web\",mode=\"system\"} 0.5\n",
+           "toolhelp_group_cpu_seconds_total{group=\"gone\",mode=\"system\"} 1\n",
+           "toolhelp_group_io_bytes_total{group=\"web\",direction=\"write\"} 20\n",
+           "toolhelp_group_memory_bytes{group=\"web\",kind=\"resident\"} 100\n",
+           "toolhelp_group_memory_bytes{group=\"web\",kind=\"private\"} 60\n",
+           "toolhelp_group_handles{group=\"web\"} 7\n",
+           "toolhelp_group_oldest_start_time_seconds{group=\"web\"} 1234.5\n",
+           "toolhelp_process_cpu_seconds_total{pid=\"9\",name=\"db\",mode=\"user\"} 2\n",
+           "toolhelp_process_memory_bytes{pid=\"9\",name=\"db\",kind=\"resident\"} 4096\n",
+           "toolhelp_process_handles{pid=\"9\",name=\"db\"} 4\n",
+           "toolhelp_process_io_bytes_total{pid=\"9\",name=\"db\",direction=\"read\"} 8\n",
+           "# TYPE toolhelp_group_cpu_seconds_total counter\n",
+           "# TYPE toolhelp_group_memory_bytes gauge\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+  // What was never read has no sample: no I/O of "gone", no virtual size of "web", no CPU
+  // system time of db.
+  EXPECT_EQ(text.find("toolhelp_group_io_bytes_total{group=\"gone\""), std::string::npos);
+  EXPECT_EQ(text.find("kind=\"virtual\""), std::string::npos);
+  EXPECT_EQ(text.find("name=\"db\",mode=\"system\""), std::string::npos);
+}
+
+TEST(Pages, LandingPageRanksGroupsByCpuAndMemory) {
+  auto aggregate = sample_aggregate();
+  aggregate->groups["web"].processes = 3;
+  aggregate->groups["web"].resident_bytes = 512 * 1024 * 1024;
+  aggregate->groups["<db>"].processes = 1;
+  aggregate->groups["<db>"].resident_bytes = 2048;
+  aggregate->groups["<db>"].private_bytes = 1024;
+  aggregate->cpu_rate = {{"web", 0.25}, {"<db>", 1.5}};
+  aggregate->cpu_rate_window_seconds = 60;
+  MetricsCollectable metrics({"1", "r", "linux"});
+  metrics.publish(aggregate);
+  PageContext context;
+  context.metrics = &metrics;
+  const std::string html = landing_page(context).body;
+  const std::size_t cpu = html.find("<table id=\"top-cpu\"");
+  const std::size_t memory = html.find("<table id=\"top-memory\"");
+  ASSERT_NE(cpu, std::string::npos) << html;
+  ASSERT_NE(memory, std::string::npos) << html;
+  // Busiest first, names escaped.
+  EXPECT_LT(html.find("&lt;db&gt;</td><td>1.500</td>", cpu), html.find("web</td><td>0.250", cpu));
+  EXPECT_LT(html.find("web</td><td>512.0 MiB", memory),
+            html.find("&lt;db&gt;</td><td>2.0 KiB</td><td>1.0 KiB", memory));
+  EXPECT_EQ(html.find("<db>"), std::string::npos);
 }
 
 // The series (names and labels) of one aggregate, values left out.

@@ -103,6 +103,29 @@ def churn_reasons(args):
     return {"vanished", "partial_copy"} if args.wine else {"vanished"}
 
 
+# Per-group counters of the resources kind: per process identity they add only what grew, and an
+# exited process keeps what it used, so under any churn they never go back nor disappear.
+RESOURCE_COUNTERS = ("toolhelp_group_cpu_seconds_total", "toolhelp_group_io_bytes_total")
+
+
+class CountersNeverDecrease:
+    def __init__(self):
+        self.last = {}
+        self.checks = 0
+
+    def check(self, samples):
+        for key in self.last:
+            check(key in samples, f"counter series {key[0]}{dict(key[1])} disappeared")
+        for key, value in samples.items():
+            if key[0] not in RESOURCE_COUNTERS:
+                continue
+            previous = self.last.get(key)
+            check(previous is None or value >= previous,
+                  f"{key[0]}{dict(key[1])} went back from {previous} to {value}")
+            self.last[key] = value
+            self.checks += 1
+
+
 def snapshots(samples):
     return samples[("toolhelp_snapshots_total", frozenset())]
 
@@ -238,6 +261,8 @@ def run(args):
         before, text = exporter.scrape()
         promtool_check(text)
         budget = ErrorBudget(churn_reasons(args), first, before)
+        counters = CountersNeverDecrease()
+        counters.check(before)
         starts_before = total(before, "toolhelp_group_process_starts_total")
         print(f"before churn: errors other than {'/'.join(sorted(budget.allowed))}: "
               f"{nonzero(budget.before)}, per snapshot {nonzero(budget.rate, 2)}")
@@ -256,6 +281,7 @@ def run(args):
             samples, _ = exporter.scrape()
             scrapes += 1
             budget.check(samples)
+            counters.check(samples)
             if pid is not None:
                 fd_max = max(fd_max, fd_count(pid))
                 if warm is None and time.monotonic() - started >= warm_up:
@@ -269,6 +295,7 @@ def run(args):
         scrapes += 1
         promtool_check(text)
         budget.check(after)
+        counters.check(after)
         errors = {key: value - errors_by_reason(before).get(key, 0)
                   for key, value in errors_by_reason(after).items()}
         starts = total(after, "toolhelp_group_process_starts_total") - starts_before
@@ -278,6 +305,8 @@ def run(args):
               f"{snapshots(after) - snapshots(before):.0f}")
         print(f"starts counted during churn: {starts:.0f}, exits total: {exits:.0f}")
         print(f"errors during churn: {nonzero(errors)}")
+        print(f"resource counter samples checked never to go back: {counters.checks} "
+              f"({len(counters.last)} series)")
         check(starts > 0, "the exporter counted no process starts during the churn")
         if pid is not None:
             check(warm is not None, "churn ended before the warm-up did")

@@ -107,7 +107,10 @@ std::shared_ptr<const Aggregate> synthetic_aggregate(std::size_t module_series,
   aggregate->threads_by_priority[20] = aggregate->threads;
   for (std::size_t g = 0; g < groups; ++g) {
     const std::string group = numbered("bench-", g, "");
-    aggregate->groups[group] = {10, 100, 30, 0};
+    GroupStats& stats = aggregate->groups[group];
+    stats.processes = 10;
+    stats.threads = 100;
+    stats.distinct_modules = 30;
     aggregate->churn[group] = {g, g / 2};
   }
   aggregate->modules.reserve(module_series);

@@ -18,7 +18,11 @@ std::shared_ptr<Aggregate> sample_aggregate() {
   aggregate->snapshot = snapshot;
   aggregate->processes = 3;
   aggregate->threads = 12;
-  aggregate->groups["svchost \"netsvcs\""] = {2, 10, 5, 1};
+  GroupStats& svchost = aggregate->groups["svchost \"netsvcs\""];
+  svchost.processes = 2;
+  svchost.threads = 10;
+  svchost.distinct_modules = 5;
+  svchost.heaps = 1;
   aggregate->churn["svchost \"netsvcs\""] = {4, 2};
   aggregate->modules.push_back({"kernel32.dll", "C:\\Windows\\System32\\kernel32.dll", 3});
   aggregate->last_status[0].state = KindStatus::State::complete;

@@ -367,7 +367,7 @@ TEST(ConfigWeb, BasicAuthUsers) {
 TEST(ConfigCollection, Kinds) {
   EXPECT_EQ(only_error(R"({"collection": {"kinds": ["processes", "handles"]}})"),
             "$.collection.kinds[1]: unknown kind \"handles\"; expected one of processes, "
-            "threads, modules, heaps, heap_blocks");
+            "threads, modules, heaps, heap_blocks, resources");
   EXPECT_EQ(only_error(R"({"collection": {"kinds": ["processes", "threads", "threads"]}})"),
             "$.collection.kinds[2]: duplicate kind \"threads\"");
   EXPECT_THAT(only_error(R"({"collection": {"kinds": ["threads"]}})"),

@@ -29,7 +29,8 @@ Config config_for(int port, const std::string& group) {
   config.web.enable_lifecycle = true;
   config.collection.interval = 100ms;
   config.collection.module_interval = 100ms;
-  config.grouping.unmatched_group = group;  // every process in one group, named by the config
+  config.grouping.unmatched_group = group;       // every process in one group, named by the config
+  config.grouping.kernel_threads_group.clear();  // kernel threads too
   return config;
 }
 

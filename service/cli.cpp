@@ -146,8 +146,13 @@ Commands:
   check-config --defaults  print the embedded default configuration
   hash-password            read a password from standard input, print its salted hash for
                            web.basic_auth_users
-  service install [--config FILE] [--listen ADDR] [--start auto|delayed|manual] [--no-start]
-                           install the Windows service and start it (Windows only)
+  service install [--config.file=FILE] [--web.listen-address=ADDR]
+                  [--start auto|delayed|manual] [--no-start]
+                           install the Windows service (delayed start by default) and start it
+                           (Windows only)
+  service configure [--start auto|delayed|manual]
+                           apply the service settings again to an installed service (the MSI
+                           runs this)
   service uninstall|start|stop|status
                            manage the installed service (Windows only)
   version                  print the version

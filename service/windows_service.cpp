@@ -16,7 +16,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
-#include <future>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -42,7 +41,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using win32::to_utf8;
-using win32::to_wide;
 using win32::UniqueHandle;
 using winsvc::error_text;
 using winsvc::kServiceName;

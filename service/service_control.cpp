@@ -517,7 +517,7 @@ void explain_failed_start(SC_HANDLE service) {
     return;
   }
   try {
-    Exporter trial(
+    RunLoop trial(
         *loaded.config, [] { return ConfigLoadResult{}; }, make_platform_source());
     trial.listen();
   } catch (const HttpServerError& error) {

@@ -100,9 +100,9 @@ class ServiceRun {
 
  private:
   void report(DWORD state, DWORD wait_hint_ms = 0, DWORD specific_exit_code = 0);
-  std::unique_ptr<Exporter> start();
+  std::unique_ptr<RunLoop> start();
   void request_stop(std::string_view why);
-  DWORD stop(std::unique_ptr<Exporter> exporter, std::thread& worker);
+  DWORD stop(std::unique_ptr<RunLoop> exporter, std::thread& worker);
 
   const CliOptions options_;
   SERVICE_STATUS_HANDLE status_handle_ = nullptr;
@@ -115,7 +115,7 @@ class ServiceRun {
   UniqueHandle loop_done_{CreateEventW(nullptr, TRUE, FALSE, nullptr)};
   std::atomic<DWORD> loop_exit_code_{0};
   std::mutex exporter_mutex_;  // the handler may reload only while the exporter lives
-  Exporter* exporter_ = nullptr;
+  RunLoop* exporter_ = nullptr;
 };
 
 ServiceRun* g_service = nullptr;
@@ -193,8 +193,8 @@ void ServiceRun::request_stop(std::string_view why) {
 // The start, one step a checkpoint: the folders and files the service trusts, the configuration,
 // the log, the listener. On failure the reason is logged (Event Log, and the log file when it
 // is open) and nothing is returned.
-std::unique_ptr<Exporter> ServiceRun::start() {
-  auto failed = [](const std::string& why) -> std::unique_ptr<Exporter> {
+std::unique_ptr<RunLoop> ServiceRun::start() {
+  auto failed = [](const std::string& why) -> std::unique_ptr<RunLoop> {
     spdlog::critical("cannot start: {}", why);
     return nullptr;
   };
@@ -231,7 +231,7 @@ std::unique_ptr<Exporter> ServiceRun::start() {
   spdlog::info("toolhelp_exporter {} ({}) on {}", version(), revision(), platform_name());
   report(SERVICE_START_PENDING, kStartStepHintMs);
 
-  auto exporter = std::make_unique<Exporter>(
+  auto exporter = std::make_unique<RunLoop>(
       *loaded.config, [options = options_] { return load_effective_config(options); },
       make_platform_source());
   try {
@@ -245,7 +245,7 @@ std::unique_ptr<Exporter> ServiceRun::start() {
 // From a stop request to the moment STOPPED may be reported: the listener closes first (a
 // restart can bind at once), then the loop returns, then the rest is torn down. Returns the
 // service-specific exit code (0 for any stop an administrator or the system asked for).
-DWORD ServiceRun::stop(std::unique_ptr<Exporter> exporter, std::thread& worker) {
+DWORD ServiceRun::stop(std::unique_ptr<RunLoop> exporter, std::thread& worker) {
   const auto began = std::chrono::steady_clock::now();
   exporter->close_listener();
   spdlog::debug("stopping: listener closed");
@@ -294,7 +294,7 @@ void ServiceRun::main() {
     return;
   }
   report(SERVICE_START_PENDING, kStartStepHintMs);
-  std::unique_ptr<Exporter> exporter = start();
+  std::unique_ptr<RunLoop> exporter = start();
   if (!exporter) {
     spdlog::default_logger()->flush();
     report(SERVICE_STOPPED, 0, kExitStartFailed);
@@ -328,7 +328,7 @@ void ServiceRun::main() {
 
 // `--service` from a console: what `serve` does.
 int serve_in_foreground(const CliOptions& options) {
-  StartResult started = start_exporter(options, detect_log_mode());
+  StartResult started = start_run_loop(options, detect_log_mode());
   if (!started.exporter) {
     spdlog::critical("cannot start: {}", started.error);
     return 1;
@@ -359,7 +359,7 @@ void prepare_process() {
   SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOOPENFILEERRORBOX);
 }
 
-int run_foreground(Exporter& exporter) {
+int run_foreground(RunLoop& exporter) {
   g_console_stop.reset(CreateEventW(nullptr, TRUE, FALSE, nullptr));
   g_console_done.reset(CreateEventW(nullptr, TRUE, FALSE, nullptr));
   if (!SetConsoleCtrlHandler(on_console_control, TRUE)) {

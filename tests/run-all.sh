@@ -55,8 +55,8 @@ if wanted linux; then
   run_preset linux
 fi
 if wanted style; then
-  echo "=== style: clang-format and clang-tidy ==="
-  if ! tests/style.sh; then
+  echo "=== style: include layers, clang-format and clang-tidy ==="
+  if ! tests/check-layers.py || ! tests/style.sh; then
     failed+=("style")
   fi
 fi

@@ -778,17 +778,36 @@ void ToolhelpSource::read_resources(Tracked& tracked, const ProcessTimes& times,
   if (!tracked.resources_refused) {
     PROCESS_MEMORY_COUNTERS_EX memory{};
     memory.cb = sizeof(memory);
-    if (K32GetProcessMemoryInfo(handle, reinterpret_cast<PROCESS_MEMORY_COUNTERS*>(&memory),
-                                sizeof(memory))) {
+    const auto query = [&memory](HANDLE target) {
+      return K32GetProcessMemoryInfo(target, reinterpret_cast<PROCESS_MEMORY_COUNTERS*>(&memory),
+                                     sizeof(memory)) != FALSE;
+    };
+    bool read = query(handle);
+    DWORD error = read ? ERROR_SUCCESS : GetLastError();
+    bool refused = false;
+    if (!read && error == ERROR_ACCESS_DENIED) {
+      // The documentation asks for PROCESS_VM_READ besides query access: a second handle with
+      // it, for this read only. A process that refuses that handle refuses for good; one that
+      // grants it and still fails is starting (Wine) and is asked again next cycle.
+      const UniqueHandle reader =
+          open_same_process(process.pid, tracked.start_time_ns,
+                            PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_VM_READ, error);
+      refused = !reader && error == ERROR_ACCESS_DENIED;
+      read = reader && query(reader.get());
+      if (reader && !read) {
+        error = GetLastError();
+      }
+    }
+    if (read) {
       resources.resident_bytes = memory.WorkingSetSize;
       // Both are the commit charge; Wine fills only PagefileUsage.
       resources.private_bytes =
           memory.PrivateUsage > 0 ? memory.PrivateUsage : memory.PagefileUsage;
-    } else if (const DWORD error = GetLastError(); error == ERROR_ACCESS_DENIED) {
+    } else if (refused) {
       tracked.resources_refused = true;  // remembered for this identity, counted once
       builder.count(Kind::processes, ErrorReason::access_denied);
-    } else if (!has_exited(handle)) {
-      builder.count(Kind::processes, win32::reason_from_error(error));
+    } else {
+      builder.count(Kind::processes, failure_reason(handle, error));
     }
   }
   // Wine answers 0 for every process; a live Windows process always holds some handle.

@@ -65,7 +65,7 @@ int one_snapshot(const CliOptions& options) {
     }
     return 0;
   }
-  Exporter exporter(
+  RunLoop exporter(
       *loaded.config, [] { return ConfigLoadResult{}; }, make_platform_source());
   exporter.cycle(std::stop_token());
   try {
@@ -101,7 +101,7 @@ int serve(const CliOptions& options) {
   if (options.run_as_service) {
     return run_as_service(options);
   }
-  StartResult started = start_exporter(options, detect_log_mode());
+  StartResult started = start_run_loop(options, detect_log_mode());
   if (!started.exporter) {
     spdlog::critical("cannot start: {}", started.error);
     return 1;

@@ -51,7 +51,7 @@ BuildInfo build_info() {
   return {std::string(version()), std::string(revision()), std::string(platform_name())};
 }
 
-Exporter::Exporter(Config config, ConfigLoader load_config, std::unique_ptr<SnapshotSource> source)
+RunLoop::RunLoop(Config config, ConfigLoader load_config, std::unique_ptr<SnapshotSource> source)
     : config_(std::move(config)),
       load_config_(std::move(load_config)),
       source_(std::move(source)),
@@ -61,9 +61,9 @@ Exporter::Exporter(Config config, ConfigLoader load_config, std::unique_ptr<Snap
   page_context_ = page_context_for(metrics_.get(), config_);
 }
 
-Exporter::~Exporter() = default;
+RunLoop::~RunLoop() = default;
 
-std::map<std::string, HttpHandler> Exporter::routes() {
+std::map<std::string, HttpHandler> RunLoop::routes() {
   std::map<std::string, HttpHandler> routes;
   auto context = [this] {
     std::lock_guard lock(config_mutex_);
@@ -103,7 +103,7 @@ std::map<std::string, HttpHandler> Exporter::routes() {
   return routes;
 }
 
-void Exporter::listen() {
+void RunLoop::listen() {
   WebSettings web;
   {
     std::lock_guard lock(config_mutex_);
@@ -113,11 +113,11 @@ void Exporter::listen() {
   spdlog::info("listening on {} (metrics at {})", web.listen_address, web.telemetry_path);
 }
 
-std::vector<int> Exporter::listening_ports() const {
+std::vector<int> RunLoop::listening_ports() const {
   return http_ ? http_->listening_ports() : std::vector<int>{};
 }
 
-SnapshotRequest Exporter::snapshot_request() const {
+SnapshotRequest RunLoop::snapshot_request() const {
   std::lock_guard lock(config_mutex_);
   SnapshotRequest request;
   request.kinds = config_.collection.kinds;
@@ -129,7 +129,7 @@ SnapshotRequest Exporter::snapshot_request() const {
   return request;
 }
 
-bool Exporter::cycle(const std::stop_token& stop) {
+bool RunLoop::cycle(const std::stop_token& stop) {
   Snapshot snapshot = source_->take(snapshot_request(), stop);
   if (stop.stop_requested()) {
     return false;  // cut short: publishing it would show a mass exit that did not happen
@@ -146,7 +146,7 @@ bool Exporter::cycle(const std::stop_token& stop) {
 
 // One line a cycle at most, and a warning only when a kind starts failing for a new reason:
 // partial failure is normal and must not flood the log.
-void Exporter::log_cycle(const Snapshot& snapshot) {
+void RunLoop::log_cycle(const Snapshot& snapshot) {
   const std::string summary = failure_summary(snapshot);
   bool news = false;
   for (Kind kind : kAllKinds) {
@@ -172,7 +172,7 @@ void Exporter::log_cycle(const Snapshot& snapshot) {
   }
 }
 
-void Exporter::run(const std::stop_token& stop) {
+void RunLoop::run(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     if (reload_requested_.exchange(false)) {
       reload();
@@ -189,7 +189,7 @@ void Exporter::run(const std::stop_token& stop) {
   }
 }
 
-void Exporter::request_reload() {
+void RunLoop::request_reload() {
   {
     std::lock_guard lock(wake_mutex_);
     reload_requested_ = true;
@@ -197,7 +197,7 @@ void Exporter::request_reload() {
   wake_.notify_all();
 }
 
-std::vector<ConfigError> Exporter::reload() {
+std::vector<ConfigError> RunLoop::reload() {
   ConfigLoadResult result = load_config_();
   if (!result.config) {
     for (const ConfigError& error : result.errors) {
@@ -243,7 +243,7 @@ std::vector<ConfigError> Exporter::reload() {
 
 namespace thx {
 
-StartResult start_exporter(const CliOptions& options, LogMode mode) {
+StartResult start_run_loop(const CliOptions& options, LogMode mode) {
   ConfigLoadResult loaded = load_effective_config(options);
   if (!loaded.config) {
     std::string error = "invalid configuration:";
@@ -258,7 +258,7 @@ StartResult start_exporter(const CliOptions& options, LogMode mode) {
     spdlog::warn("{}", log_error);
   }
   spdlog::info("toolhelp_exporter {} ({}) on {}", version(), revision(), platform_name());
-  auto exporter = std::make_unique<Exporter>(
+  auto exporter = std::make_unique<RunLoop>(
       *loaded.config, [options] { return load_effective_config(options); }, make_platform_source());
   try {
     exporter->listen();

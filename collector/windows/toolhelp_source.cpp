@@ -13,15 +13,13 @@
 #include <winternl.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <unordered_map>
 #include <utility>
 
-#include "collector/module_files.h"
-#include "collector/process_cache.h"
 #include "collector/platform_source.h"
+#include "collector/snapshot_builder.h"
 #include "collector/windows/win32_util.h"
 
 namespace thx {
@@ -33,16 +31,6 @@ constexpr int kSnapshotAttempts = 5;  // CreateToolhelp32Snapshot retries on ERR
 constexpr DWORD kIdlePid = 0;         // System Idle: not a real process, no image, no modules
 constexpr DWORD kSystemPid = 4;       // the kernel: no image file, modules refused
 constexpr std::size_t kMaxCommandLineUnits = 32 * 1024 / sizeof(wchar_t);  // 32 KiB of UTF-16
-
-class Stopwatch {
- public:
-  [[nodiscard]] double seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
-
- private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
 
 // ---- Tool Help snapshots ------------------------------------------------------------------------
 
@@ -410,11 +398,6 @@ bool is_kernel_pid(DWORD pid) {
   return pid == kIdlePid || pid == kSystemPid;
 }
 
-bool wants_details(const SnapshotRequest& request) {
-  return request.kinds.contains(Kind::modules) || request.kinds.contains(Kind::heaps) ||
-         request.kinds.contains(Kind::heap_blocks);
-}
-
 // What a request asks of the per-process details; cached details are only reused for the same.
 struct DetailRequest {
   bool modules = false;
@@ -428,11 +411,6 @@ DetailRequest detail_request_of(const SnapshotRequest& request) {
   return {request.kinds.contains(Kind::modules),
           request.kinds.contains(Kind::heaps) || request.kinds.contains(Kind::heap_blocks),
           request.kinds.contains(Kind::heap_blocks), request.max_heap_blocks_per_process};
-}
-
-double unix_seconds_now() {
-  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
-  return std::chrono::duration<double>(since_epoch).count();
 }
 
 class ToolhelpSource final : public SnapshotSource {
@@ -454,55 +432,45 @@ class ToolhelpSource final : public SnapshotSource {
     std::uint64_t last_seen_cycle = 0;
   };
 
-  bool read_lists(const SnapshotRequest& request, Snapshot& snapshot);
-  void resolve_facts(Process& process, KindStatus& status);
-  void resolve_command_line(Process& process, KindStatus& status);
-  bool read_all_facts(const SnapshotRequest& request, Snapshot& snapshot,
-                      const std::stop_token& stop);
-  bool read_all_details(const SnapshotRequest& request, Snapshot& snapshot,
-                        const std::stop_token& stop);
+  static bool read_lists(SnapshotBuilder& builder);
+  void resolve_facts(Process& process, SnapshotBuilder& builder);
+  static void resolve_command_line(Process& process, SnapshotBuilder& builder);
+  bool read_all_facts(SnapshotBuilder& builder, const std::stop_token& stop);
+  bool read_all_details(SnapshotBuilder& builder, const std::stop_token& stop);
   void read_details(Process& process, ProcessDetailCache::Entry& entry, const DetailRequest& detail,
-                    bool refresh, Snapshot& snapshot);
-  bool refresh_details(Process& process, const DetailRequest& detail, Snapshot& snapshot);
-  bool refresh_heaps(Process& process, const DetailRequest& detail, Snapshot& snapshot);
-  void finish(Snapshot& snapshot, bool stopped);
+                    bool refresh, SnapshotBuilder& builder);
+  bool refresh_details(Process& process, const DetailRequest& detail, SnapshotBuilder& builder);
+  bool refresh_heaps(Process& process, const DetailRequest& detail, SnapshotBuilder& builder);
 
   std::unordered_map<std::uint32_t, KnownProcess> known_;
-  ProcessDetailCache details_;
-  ModuleFilePool module_files_;  // the names of every module file in details_, once each
+  SourceCaches caches_;
   win32::ModuleVersionCache versions_;
   std::optional<DetailRequest> last_detail_request_;
-  std::chrono::steady_clock::time_point now_{};
   std::uint64_t cycle_ = 0;
   bool heaps_unsupported_ = false;  // learned once: Wine never grows heap lists
 };
 
 // Processes and, when asked, threads from one system-wide snapshot. False when nothing could be
 // read at all.
-bool ToolhelpSource::read_lists(const SnapshotRequest& request, Snapshot& snapshot) {
-  const bool threads = request.kinds.contains(Kind::threads);
-  const Stopwatch watch;
+bool ToolhelpSource::read_lists(SnapshotBuilder& builder) {
+  const bool threads = builder.wants(Kind::threads);
+  Snapshot& snapshot = builder.snapshot();
+  builder.restart_lap();
   const ToolhelpSnapshot system =
       create_snapshot(TH32CS_SNAPPROCESS | (threads ? TH32CS_SNAPTHREAD : 0), 0);
   if (!system.handle) {
-    for (Kind kind : kAllKinds) {
-      if (request.kinds.contains(kind)) {
-        snapshot.status_of(kind).state = KindStatus::State::failed;
-        snapshot.status_of(kind).count(win32::reason_from_error(system.error));
-      }
-    }
+    builder.fail(win32::reason_from_error(system.error));
     return false;
   }
   if (auto error = read_processes(system.handle.get(), snapshot.processes)) {
-    snapshot.status_of(Kind::processes).count(*error);
+    builder.count(Kind::processes, *error);
   }
-  snapshot.status_of(Kind::processes).duration_seconds = watch.seconds();
+  builder.lap({Kind::processes});
   if (threads) {
-    const Stopwatch thread_watch;
     if (auto error = read_threads(system.handle.get(), snapshot.threads)) {
-      snapshot.status_of(Kind::threads).count(*error);
+      builder.count(Kind::threads, *error);
     }
-    snapshot.status_of(Kind::threads).duration_seconds = thread_watch.seconds();
+    builder.lap({Kind::threads});
   }
   return true;
 }
@@ -518,7 +486,7 @@ bool worth_caching(const ProcessFacts& facts, DWORD pid) {
 
 // Path and start time: read when the pid is new, was gone last cycle, or changed parent or name
 // (then the pid was reused); otherwise taken from the cache.
-void ToolhelpSource::resolve_facts(Process& process, KindStatus& status) {
+void ToolhelpSource::resolve_facts(Process& process, SnapshotBuilder& builder) {
   const auto known = known_.find(process.pid);
   if (known != known_.end() && known->second.last_seen_cycle + 1 >= cycle_ &&
       known->second.parent_pid == process.parent_pid && known->second.name == process.name) {
@@ -530,7 +498,7 @@ void ToolhelpSource::resolve_facts(Process& process, KindStatus& status) {
   const ProcessFacts facts =
       is_kernel_pid(process.pid) ? ProcessFacts{} : read_process_facts(process.pid);
   if (facts.error) {
-    status.count(*facts.error);
+    builder.count(Kind::processes, *facts.error);
   }
   process.path = facts.path;
   process.start_time_ns = facts.start_time_ns;
@@ -543,12 +511,12 @@ void ToolhelpSource::resolve_facts(Process& process, KindStatus& status) {
 }
 
 // The command line, read once per process identity.
-void ToolhelpSource::resolve_command_line(Process& process, KindStatus& status) {
-  ProcessDetailCache::Entry& entry = details_.touch(identity_of(process));
+void ToolhelpSource::resolve_command_line(Process& process, SnapshotBuilder& builder) {
+  ProcessDetailCache::Entry& entry = builder.touch(identity_of(process));
   if (!entry.command_line_read && !is_kernel_pid(process.pid)) {
     CommandLineRead read = read_command_line(process.pid);
     if (read.error) {
-      status.count(*read.error);
+      builder.count(Kind::processes, *read.error);
     }
     // An empty answer comes from a process still starting: ask again next cycle.
     entry.command_line_read =
@@ -558,44 +526,41 @@ void ToolhelpSource::resolve_command_line(Process& process, KindStatus& status) 
   process.command_line = entry.command_line;
 }
 
-bool ToolhelpSource::read_all_facts(const SnapshotRequest& request, Snapshot& snapshot,
-                                    const std::stop_token& stop) {
-  const Stopwatch watch;
-  KindStatus& status = snapshot.status_of(Kind::processes);
+bool ToolhelpSource::read_all_facts(SnapshotBuilder& builder, const std::stop_token& stop) {
+  builder.restart_lap();
   bool completed = true;
-  for (Process& process : snapshot.processes) {
+  for (Process& process : builder.snapshot().processes) {
     if (stop.stop_requested()) {
       completed = false;
       break;
     }
-    resolve_facts(process, status);
-    if (request.command_lines) {
-      resolve_command_line(process, status);
+    resolve_facts(process, builder);
+    if (builder.request().command_lines) {
+      resolve_command_line(process, builder);
     }
   }
-  status.duration_seconds += watch.seconds();
+  builder.lap({Kind::processes});
   return completed;
 }
 
-bool ToolhelpSource::read_all_details(const SnapshotRequest& request, Snapshot& snapshot,
-                                      const std::stop_token& stop) {
-  const DetailRequest detail = detail_request_of(request);
+bool ToolhelpSource::read_all_details(SnapshotBuilder& builder, const std::stop_token& stop) {
+  const DetailRequest detail = detail_request_of(builder.request());
   // Details cached for another request (say, without heaps) do not answer this one.
   const bool refresh_all = last_detail_request_ != detail;
   last_detail_request_ = detail;
-  for (Process& process : snapshot.processes) {
+  for (Process& process : builder.snapshot().processes) {
     if (stop.stop_requested()) {
       return false;
     }
-    ProcessDetailCache::Entry& entry = details_.touch(identity_of(process));
-    const bool refresh =
-        refresh_all || ProcessDetailCache::details_due(entry, now_, request.module_interval);
-    read_details(process, entry, detail, refresh, snapshot);
+    ProcessDetailCache::Entry& entry = builder.touch(identity_of(process));
+    const bool refresh = refresh_all || builder.details_due(entry);
+    read_details(process, entry, detail, refresh, builder);
   }
   if (detail.modules) {
-    const Stopwatch watch;
-    const bool completed = versions_.fill(snapshot, stop, request.module_interval);
-    snapshot.status_of(Kind::modules).duration_seconds += watch.seconds();
+    builder.restart_lap();
+    const bool completed =
+        versions_.fill(builder.snapshot(), stop, builder.request().module_interval);
+    builder.lap({Kind::modules});
     return completed;
   }
   return true;
@@ -603,10 +568,11 @@ bool ToolhelpSource::read_all_details(const SnapshotRequest& request, Snapshot& 
 
 // Modules and heaps of one process: read again when due, else copied from the cache.
 void ToolhelpSource::read_details(Process& process, ProcessDetailCache::Entry& entry,
-                                  const DetailRequest& detail, bool refresh, Snapshot& snapshot) {
+                                  const DetailRequest& detail, bool refresh,
+                                  SnapshotBuilder& builder) {
   if (refresh) {
-    entry.details_read = refresh_details(process, detail, snapshot);
-    entry.details_read_at = now_;
+    entry.details_read = refresh_details(process, detail, builder);
+    entry.details_read_at = builder.now();
     entry.modules = process.modules;  // shared, not copied
     entry.heaps = process.heaps;
     return;
@@ -620,16 +586,15 @@ void ToolhelpSource::read_details(Process& process, ProcessDetailCache::Entry& e
 // Reads modules and heaps into `process`, counting failures. True when everything asked for was
 // read, so the result may be cached.
 bool ToolhelpSource::refresh_details(Process& process, const DetailRequest& detail,
-                                     Snapshot& snapshot) {
+                                     SnapshotBuilder& builder) {
   bool complete = true;
   if (detail.modules) {
-    const Stopwatch watch;
+    builder.restart_lap();
     std::vector<Module> modules;
-    const auto error = read_modules(process.pid, modules, module_files_);
-    KindStatus& status = snapshot.status_of(Kind::modules);
-    status.duration_seconds += watch.seconds();
+    const auto error = read_modules(process.pid, modules, builder.module_files());
+    builder.lap({Kind::modules});
     if (error) {
-      status.count(*error);
+      builder.count(Kind::modules, *error);
       modules.clear();
       complete = false;
     }
@@ -639,29 +604,27 @@ bool ToolhelpSource::refresh_details(Process& process, const DetailRequest& deta
     complete = complete && !process.modules.empty();
   }
   if (detail.heaps && !heaps_unsupported_) {
-    complete = refresh_heaps(process, detail, snapshot) && complete;
+    complete = refresh_heaps(process, detail, builder) && complete;
   }
   return complete;
 }
 
 bool ToolhelpSource::refresh_heaps(Process& process, const DetailRequest& detail,
-                                   Snapshot& snapshot) {
+                                   SnapshotBuilder& builder) {
   const Stopwatch watch;
   HeapRead read = read_heaps(process.pid, detail.blocks, detail.max_blocks);
-  KindStatus& heaps = snapshot.status_of(Kind::heaps);
-  KindStatus& blocks = snapshot.status_of(Kind::heap_blocks);
-  heaps.duration_seconds += watch.seconds() - read.block_seconds;
-  blocks.duration_seconds += read.block_seconds;
+  builder.charge(Kind::heaps, watch.seconds() - read.block_seconds);
+  builder.charge(Kind::heap_blocks, read.block_seconds);
   if (read.unsupported) {
     heaps_unsupported_ = true;
     return true;  // nothing to retry
   }
   if (read.error) {
-    heaps.count(*read.error);
+    builder.count(Kind::heaps, *read.error);
     return false;
   }
   if (read.block_error) {
-    blocks.count(*read.block_error);
+    builder.count(Kind::heap_blocks, *read.block_error);
   }
   process.heaps = std::move(read.heaps);
   process.heaps_read = true;
@@ -669,60 +632,28 @@ bool ToolhelpSource::refresh_heaps(Process& process, const DetailRequest& detail
   return !read.block_error || *read.block_error == ErrorReason::limit_reached;
 }
 
-void ToolhelpSource::finish(Snapshot& snapshot, bool stopped) {
-  for (Kind kind : kAllKinds) {
-    KindStatus& status = snapshot.status_of(kind);
-    const bool heap_kind = kind == Kind::heaps || kind == Kind::heap_blocks;
-    if (!snapshot.kinds.contains(kind)) {
-      status = KindStatus{};  // e.g. processes listed only to carry modules
-      continue;
-    }
-    if (status.state != KindStatus::State::complete) {
-      continue;
-    }
-    if (heap_kind && heaps_unsupported_) {
-      status.state = KindStatus::State::unsupported;
-    } else if (stopped || status.total_errors() > 0) {
-      status.state = KindStatus::State::partial;
-    }
-  }
-  std::ranges::sort(snapshot.processes, {}, &Process::pid);
-  std::ranges::sort(snapshot.threads, [](const Thread& a, const Thread& b) {
-    return std::pair(a.owner_pid, a.tid) < std::pair(b.owner_pid, b.tid);
-  });
-  snapshot.taken_at_seconds = unix_seconds_now();
-}
-
 Snapshot ToolhelpSource::take(const SnapshotRequest& request, std::stop_token stop) {
-  Snapshot snapshot;
-  snapshot.platform = std::string(platform_name());
-  snapshot.kinds = request.kinds;
-  for (Kind kind : kAllKinds) {
-    if (request.kinds.contains(kind)) {
-      snapshot.status_of(kind).state = KindStatus::State::complete;
+  SnapshotBuilder builder(request, caches_, platform_name());
+  bool completed = !request.kinds.empty() && read_lists(builder);
+  if (completed) {
+    ++cycle_;
+    completed = read_all_facts(builder, stop);
+    if (completed && builder.wants_details()) {
+      completed = read_all_details(builder, stop);
     }
   }
-  if (request.kinds.empty() || !read_lists(request, snapshot)) {
-    snapshot.taken_at_seconds = unix_seconds_now();
-    return snapshot;
+  if (heaps_unsupported_) {
+    builder.mark_unsupported(Kind::heaps);
+    builder.mark_unsupported(Kind::heap_blocks);
   }
-  ++cycle_;
-  now_ = std::chrono::steady_clock::now();
-  details_.begin_cycle();
-  bool completed = read_all_facts(request, snapshot, stop);
-  if (completed && wants_details(request)) {
-    completed = read_all_details(request, snapshot, stop);
-  }
-  if (completed) {
+  SnapshotBuilder::Finished finished = builder.finish(!completed);
+  if (finished.complete_cycle) {
     // Only a full cycle saw every live process; a stopped one must not forget the rest.
     std::erase_if(known_,
                   [this](const auto& item) { return item.second.last_seen_cycle != cycle_; });
-    details_.end_cycle();
-    module_files_.prune();
     versions_.prune();
   }
-  finish(snapshot, !completed);
-  return snapshot;
+  return std::move(finished.snapshot);
 }
 
 }  // namespace

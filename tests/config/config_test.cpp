@@ -193,14 +193,21 @@ TEST(ConfigLoad, ReadsEveryField) {
   ASSERT_EQ(config.grouping.rules.size(), 2U);
   EXPECT_EQ(config.grouping.rules[0].group, "svc-{service}");
   EXPECT_EQ(config.grouping.rules[0].name->pattern(), "^svchost\\.exe$");
+  ASSERT_TRUE(config.grouping.rules[0].command_line.has_value());
+  EXPECT_EQ(config.grouping.rules[0].command_line->pattern(), "-k\\s+(?<service>\\S+)");
   EXPECT_FALSE(config.grouping.rules[0].path.has_value());
+  EXPECT_EQ(config.grouping.rules[1].group, "all");
   EXPECT_FALSE(config.grouping.rules[1].name.has_value());
   EXPECT_TRUE(config.grouping.uses_command_line());
   EXPECT_EQ(config.grouping.unmatched_group, "");
+  EXPECT_THAT(patterns(config.modules.include), ElementsAre("a"));
   EXPECT_THAT(patterns(config.modules.exclude), ElementsAre("b", "c"));
   EXPECT_EQ(config.modules.max_series, 1U);
+  EXPECT_THAT(patterns(config.per_process.include), ElementsAre("^x$"));
   EXPECT_EQ(config.per_process.max_series, 0U);
   EXPECT_EQ(config.log.level, "off");
+  EXPECT_EQ(config.log.file, "x.log");
+  EXPECT_EQ(config.log.file_max_bytes, 1024U);
   EXPECT_EQ(config.log.file_max_files, 1U);
 }
 

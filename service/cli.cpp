@@ -1,6 +1,5 @@
 #include "service/cli.h"
 
-#include <algorithm>
 #include <sstream>
 #include <string_view>
 
@@ -63,6 +62,8 @@ std::optional<CliOptions::Command> command_named(std::string_view word) {
     return Command::help;
   if (word == "hash-password")
     return Command::hash_password;
+  if (word == "metrics")
+    return Command::metrics;
   return std::nullopt;
 }
 
@@ -107,6 +108,8 @@ CliParseResult parse_command_line(const std::vector<std::string>& args) {
       options.telemetry_path = value;
     } else if (take_value(args, i, "--log.level", value, error)) {
       options.log_level = value;
+    } else if (take_value(args, i, "--from-snapshot", value, error)) {
+      options.from_snapshot = value;
     } else if (take_value(args, i, "--textfile", value, error)) {
       options.textfile = value;
     } else if (take_value(args, i, "--kinds", value, error)) {
@@ -123,6 +126,9 @@ CliParseResult parse_command_line(const std::vector<std::string>& args) {
   }
   if (options.command == CliOptions::Command::once && options.textfile.empty()) {
     return {std::nullopt, "once: --textfile PATH is required"};
+  }
+  if (options.command == CliOptions::Command::metrics && options.from_snapshot.empty()) {
+    return {std::nullopt, "metrics: --from-snapshot FILE is required"};
   }
   if (options.command == CliOptions::Command::check_config && options.config_file.empty() &&
       !options.print_defaults) {
@@ -142,12 +148,21 @@ Commands:
   snapshot [--json] [--kinds K,...]
                            print one snapshot: a table, or JSON with --json
   once --textfile PATH     take one snapshot and write its metrics to PATH atomically
+  metrics --from-snapshot FILE [--config.file=F]
+                           print the metrics (text format) that a saved snapshot JSON (from
+                           `snapshot --json` or /snapshot, any platform) gives under the
+                           configuration; build_info's platform is the file's
   check-config FILE        validate a configuration file; print every error; exit 1 if any
   check-config --defaults  print the embedded default configuration
   hash-password            read a password from standard input, print its salted hash for
                            web.basic_auth_users
-  service install [--config FILE] [--listen ADDR] [--start auto|delayed|manual] [--no-start]
-                           install the Windows service and start it (Windows only)
+  service install [--config.file=FILE] [--web.listen-address=ADDR]
+                  [--start auto|delayed|manual] [--no-start]
+                           install the Windows service (delayed start by default) and start it
+                           (Windows only)
+  service configure [--start auto|delayed|manual]
+                           apply the service settings again to an installed service (the MSI
+                           runs this)
   service uninstall|start|stop|status
                            manage the installed service (Windows only)
   version                  print the version
@@ -164,50 +179,39 @@ Flags (they win over the configuration file):
 )";
 }
 
-ConfigLoadResult load_effective_config(const CliOptions& options) {
-  ConfigLoadResult result = options.config_file.empty()
-                                ? load_config_text(default_config_json(), "<defaults>")
-                                : load_config_file(path_from_utf8(options.config_file));
-  if (!result.config) {
-    return result;
-  }
-  Config& config = *result.config;
-  // The flags go through the same validation as the file, as a small JSON overlay would.
+ConfigOverrides config_overrides(const CliOptions& options) {
+  ConfigOverrides overrides;
   if (options.listen_address) {
-    config.web.listen_address = *options.listen_address;
+    overrides.push_back(
+        {"--web.listen-address", {"web", "listen_address"}, *options.listen_address});
   }
   if (options.telemetry_path) {
-    const std::string& path = *options.telemetry_path;
-    if (path.empty() || path[0] != '/' || path == "/" || path == "/healthz" ||
-        path == "/snapshot" || path == "/-/reload") {
-      result.errors.push_back({"--web.telemetry-path",
-                               "expected a path starting with / other than /, /healthz, "
-                               "/snapshot and /-/reload, got \"" +
-                                   path + "\""});
-    }
-    config.web.telemetry_path = path;
-  }
-  if (options.log_level) {
-    static const std::vector<std::string> kLevels = {"trace", "debug",    "info", "warn",
-                                                     "error", "critical", "off"};
-    if (std::find(kLevels.begin(), kLevels.end(), *options.log_level) == kLevels.end()) {
-      result.errors.push_back({"--log.level",
-                               "expected one of trace, debug, info, warn, "
-                               "error, critical, off, got \"" +
-                                   *options.log_level + "\""});
-    }
-    config.log.level = *options.log_level;
+    overrides.push_back(
+        {"--web.telemetry-path", {"web", "telemetry_path"}, *options.telemetry_path});
   }
   if (options.enable_lifecycle) {
-    config.web.enable_lifecycle = true;
+    overrides.push_back({"--web.enable-lifecycle", {"web", "enable_lifecycle"}, true});
+  }
+  if (options.log_level) {
+    overrides.push_back({"--log.level", {"log", "level"}, *options.log_level});
   }
   if (options.kinds) {
-    config.collection.kinds = *options.kinds;
+    std::vector<std::string> names;
+    for (Kind kind : kAllKinds) {
+      if (options.kinds->contains(kind)) {
+        names.emplace_back(to_string(kind));
+      }
+    }
+    overrides.push_back({"--kinds", {"collection", "kinds"}, std::move(names)});
   }
-  if (!result.errors.empty()) {
-    result.config.reset();
-  }
-  return result;
+  return overrides;
+}
+
+ConfigLoadResult load_effective_config(const CliOptions& options) {
+  const ConfigOverrides overrides = config_overrides(options);
+  return options.config_file.empty()
+             ? load_config_text(default_config_json(), "<defaults>", overrides)
+             : load_config_file(path_from_utf8(options.config_file), overrides);
 }
 
 std::string config_summary(const Config& config) {

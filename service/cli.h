@@ -12,7 +12,17 @@
 namespace thx {
 
 struct CliOptions {
-  enum class Command { serve, version, help, snapshot, once, check_config, service, hash_password };
+  enum class Command {
+    serve,
+    version,
+    help,
+    snapshot,
+    once,
+    check_config,
+    service,
+    hash_password,
+    metrics
+  };
   Command command = Command::serve;
 
   std::string config_file;                    // --config.file; empty: the embedded defaults
@@ -24,6 +34,7 @@ struct CliOptions {
   bool json = false;                      // snapshot --json
   std::optional<KindSet> kinds;           // snapshot/once --kinds processes,threads,...
   std::string textfile;                   // once --textfile PATH
+  std::string from_snapshot;              // metrics --from-snapshot FILE
   bool print_defaults = false;            // check-config --defaults
   std::vector<std::string> service_args;  // service <verb> [options]: Windows only
   bool run_as_service = false;            // --service: started by the Service Control Manager
@@ -37,8 +48,11 @@ struct CliParseResult {
 CliParseResult parse_command_line(const std::vector<std::string>& args);
 std::string usage_text();
 
-// The file (or the defaults) with the command-line flags applied on top. Errors name the JSON
-// path, or the flag.
+// The configuration flags as overrides of the file's values (config/config.h).
+ConfigOverrides config_overrides(const CliOptions& options);
+
+// The file (or the defaults) with the command-line flags laid over it, then validated once:
+// a flag's value passes the same checks as the file's. Errors name the JSON path, or the flag.
 ConfigLoadResult load_effective_config(const CliOptions& options);
 
 // One line a setting, for the landing page and the startup log.

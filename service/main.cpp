@@ -15,6 +15,7 @@
 #include "service/cli.h"
 #include "service/logging.h"
 #include "service/platform.h"
+#include "service/replay.h"
 #include "service/run_loop.h"
 #include "service/snapshot_command.h"
 #include "service/version.h"
@@ -30,7 +31,7 @@ int check_config(const CliOptions& options) {
     std::cout << default_config_json();
     return 0;
   }
-  const ConfigLoadResult result = load_config_file(path_from_utf8(options.config_file));
+  const ConfigLoadResult result = load_effective_config(options);
   for (const ConfigError& error : result.errors) {
     std::cerr << options.config_file << ": " << error.path << ": " << error.message << "\n";
   }
@@ -65,13 +66,32 @@ int one_snapshot(const CliOptions& options) {
     }
     return 0;
   }
-  Exporter exporter(
+  RunLoop exporter(
       *loaded.config, [] { return ConfigLoadResult{}; }, make_platform_source());
   exporter.cycle(std::stop_token());
   try {
     write_textfile(path_from_utf8(options.textfile), to_text_format(exporter.metrics().Collect()));
   } catch (const std::exception& error) {
     std::cerr << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+// `metrics --from-snapshot FILE`: what a saved snapshot (or recording) gives, on any platform.
+int metrics_command(const CliOptions& options) {
+  ConfigLoadResult loaded = load_effective_config(options);
+  if (!loaded.config) {
+    for (const ConfigError& error : loaded.errors) {
+      std::cerr << error.path << ": " << error.message << "\n";
+    }
+    return 1;
+  }
+  try {
+    std::cout << replay_metrics_text(read_snapshots_file(path_from_utf8(options.from_snapshot)),
+                                     *loaded.config);
+  } catch (const std::exception& error) {
+    std::cerr << options.from_snapshot << ": " << error.what() << "\n";
     return 1;
   }
   return 0;
@@ -101,7 +121,7 @@ int serve(const CliOptions& options) {
   if (options.run_as_service) {
     return run_as_service(options);
   }
-  StartResult started = start_exporter(options, detect_log_mode());
+  StartResult started = start_run_loop(options, detect_log_mode());
   if (!started.exporter) {
     spdlog::critical("cannot start: {}", started.error);
     return 1;
@@ -133,6 +153,8 @@ int run(const std::vector<std::string>& args) {
       return service_command(options);
     case CliOptions::Command::hash_password:
       return hash_password_command();
+    case CliOptions::Command::metrics:
+      return metrics_command(options);
     case CliOptions::Command::serve:
       return serve(options);
   }

@@ -10,7 +10,7 @@ packages=(cmake ninja-build g++ pkg-config git curl python3
           googletest libgtest-dev libgmock-dev prometheus python3-yaml libssl-dev openssl
           chromium)
 case "${1:-}" in
-  --windows) packages+=(mingw-w64 wine wine64 dpkg-dev) ;;
+  --windows) packages+=(mingw-w64 wine wine64 dpkg-dev wixl) ;;
   --style) packages+=(clang-format clang-tidy) ;;
 esac
 

@@ -154,7 +154,7 @@ TEST(RunLoopConcurrency, PagesNeverWaitOnAggregationOrReload) {
   const int port = test::free_port();
   Config config = config_for(port, "alpha");
   config.collection.interval = 60s;  // /healthz stays 200 for three intervals, however loaded
-  Exporter exporter(
+  RunLoop exporter(
       config,
       [&] {
         return ConfigLoadResult{config, {}};

@@ -30,7 +30,7 @@ int check_config(const CliOptions& options) {
     std::cout << default_config_json();
     return 0;
   }
-  const ConfigLoadResult result = load_config_file(path_from_utf8(options.config_file));
+  const ConfigLoadResult result = load_effective_config(options);
   for (const ConfigError& error : result.errors) {
     std::cerr << options.config_file << ": " << error.path << ": " << error.message << "\n";
   }

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "collector/platform_source.h"
+#include "exporter/routes.h"
 #include "service/cli.h"
 #include "service/version.h"
 
@@ -64,20 +65,24 @@ RunLoop::RunLoop(Config config, ConfigLoader load_config, std::unique_ptr<Snapsh
 RunLoop::~RunLoop() = default;
 
 std::map<std::string, HttpHandler> RunLoop::routes() {
-  std::map<std::string, HttpHandler> routes;
+  std::map<std::string, HttpHandler> handlers;
   auto context = [this] {
     std::lock_guard lock(config_mutex_);
     return page_context_;
   };
-  routes[config_.web.telemetry_path] = [metrics = metrics_](const HttpRequest&) {
+  handlers[config_.web.telemetry_path] = [metrics = metrics_](const HttpRequest&) {
     return metrics_page(*metrics);
   };
-  routes["/"] = [context](const HttpRequest&) { return landing_page(context()); };
-  routes["/snapshot"] = [context](const HttpRequest& request) {
+  handlers[std::string(routes::kLanding)] = [context](const HttpRequest&) {
+    return landing_page(context());
+  };
+  handlers[std::string(routes::kSnapshot)] = [context](const HttpRequest& request) {
     return snapshot_page(context(), request);
   };
-  routes["/healthz"] = [context](const HttpRequest&) { return health_page(context()); };
-  routes["/-/reload"] = [this](const HttpRequest& request) -> HttpResponse {
+  handlers[std::string(routes::kHealth)] = [context](const HttpRequest&) {
+    return health_page(context());
+  };
+  handlers[std::string(routes::kReload)] = [this](const HttpRequest& request) -> HttpResponse {
     bool enabled = false;
     {
       std::lock_guard lock(config_mutex_);
@@ -100,7 +105,7 @@ std::map<std::string, HttpHandler> RunLoop::routes() {
     }
     return {500, "text/plain; charset=utf-8", body};
   };
-  return routes;
+  return handlers;
 }
 
 void RunLoop::listen() {

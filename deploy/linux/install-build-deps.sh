@@ -9,7 +9,7 @@ packages=(cmake ninja-build g++ pkg-config git curl python3
           prometheus-cpp-dev libspdlog-dev nlohmann-json3-dev libpcre2-dev
           googletest libgtest-dev libgmock-dev prometheus python3-yaml libssl-dev openssl)
 case "${1:-}" in
-  --windows) packages+=(mingw-w64 wine wine64 dpkg-dev) ;;
+  --windows) packages+=(mingw-w64 wine wine64 dpkg-dev wixl) ;;
   --style) packages+=(clang-format clang-tidy) ;;
 esac
 

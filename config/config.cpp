@@ -35,8 +35,12 @@ constexpr std::string_view kDefaultConfigJson = R"({
     "enable_lifecycle": false,
     "allowed_networks": [],
     "basic_auth_users": {},
-    "max_connections": 8,
+    "max_connections": 64,
+    "max_connections_per_client": 8,
     "request_timeout": "10s",
+    "idle_timeout": "2m",
+    "enable_snapshot": true,
+    "snapshot_command_lines": false,
     "tls_cert_file": "",
     "tls_key_file": "",
     "tls_min_version": "TLS1.2"
@@ -259,8 +263,9 @@ Problem listen_address_problem(std::string_view text) {
 // The exporter serves these itself; metrics there would hide them.
 Problem telemetry_path_problem(std::string_view path) {
   constexpr std::array<std::string_view, 4> kReserved = {"/", "/healthz", "/snapshot", "/-/reload"};
-  if (!path.starts_with('/')) {
-    return "expected a path starting with \"/\", got " + quote(path);
+  if (!path.starts_with('/') || path.starts_with("//")) {
+    // "//host/x" would be a link to another host on the landing page.
+    return "expected an absolute path starting with a single \"/\", got " + quote(path);
   }
   if (std::find(kReserved.begin(), kReserved.end(), path) != kReserved.end()) {
     return quote(path) + " is reserved by the exporter; use another path such as \"/metrics\"";
@@ -556,8 +561,9 @@ void read_users(Reader& reader, const Json& json, const std::string& path,
 void read_web(Reader& reader, const Json& json, const std::string& path, WebSettings& web) {
   Fields fields(reader, json, path,
                 {"listen_address", "telemetry_path", "enable_lifecycle", "allowed_networks",
-                 "basic_auth_users", "max_connections", "request_timeout", "tls_cert_file",
-                 "tls_key_file", "tls_min_version"});
+                 "basic_auth_users", "max_connections", "max_connections_per_client",
+                 "request_timeout", "idle_timeout", "enable_snapshot", "snapshot_command_lines",
+                 "tls_cert_file", "tls_key_file", "tls_min_version"});
   fields.get("listen_address", web.listen_address, listen_address_problem);
   fields.get("telemetry_path", web.telemetry_path, telemetry_path_problem);
   fields.get("enable_lifecycle", web.enable_lifecycle);
@@ -566,7 +572,11 @@ void read_web(Reader& reader, const Json& json, const std::string& path, WebSett
     read_users(reader, *users, fields.path("basic_auth_users"), web.basic_auth_users);
   }
   fields.get("max_connections", web.max_connections, 1, 1024);
+  fields.get("max_connections_per_client", web.max_connections_per_client, 1, 1024);
   fields.get("request_timeout", web.request_timeout, milliseconds{1});
+  fields.get("idle_timeout", web.idle_timeout, milliseconds{1});
+  fields.get("enable_snapshot", web.enable_snapshot);
+  fields.get("snapshot_command_lines", web.snapshot_command_lines);
   const std::size_t errors_before = reader.error_count();
   fields.get("tls_cert_file", web.tls_cert_file);
   fields.get("tls_key_file", web.tls_key_file);

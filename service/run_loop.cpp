@@ -42,7 +42,12 @@ std::string failure_summary(const Snapshot& snapshot) {
 
 // What the pages (/, /snapshot, /healthz) need to know of the running configuration.
 PageContext page_context_for(const MetricsCollectable* metrics, const Config& config) {
-  return {metrics, config.web.telemetry_path, config.collection.interval, config_summary(config)};
+  return {metrics,
+          config.web.telemetry_path,
+          config.collection.interval,
+          config_summary(config),
+          config.web.enable_snapshot,
+          config.web.snapshot_command_lines};
 }
 
 }  // namespace
@@ -63,8 +68,8 @@ Exporter::Exporter(Config config, ConfigLoader load_config, std::unique_ptr<Snap
 
 Exporter::~Exporter() = default;
 
-std::map<std::string, HttpHandler> Exporter::routes() {
-  std::map<std::string, HttpHandler> routes;
+std::map<std::string, HttpRoute> Exporter::routes() {
+  std::map<std::string, HttpRoute> routes;
   auto context = [this] {
     std::lock_guard lock(config_mutex_);
     return page_context_;
@@ -77,7 +82,8 @@ std::map<std::string, HttpHandler> Exporter::routes() {
     return snapshot_page(context(), request);
   };
   routes["/healthz"] = [context](const HttpRequest&) { return health_page(context()); };
-  routes["/-/reload"] = [this](const HttpRequest& request) -> HttpResponse {
+  // POST only: the server answers other methods with 405 and an Allow header.
+  routes["/-/reload"] = HttpRoute::action([this](const HttpRequest&) -> HttpResponse {
     bool enabled = false;
     {
       std::lock_guard lock(config_mutex_);
@@ -86,9 +92,6 @@ std::map<std::string, HttpHandler> Exporter::routes() {
     if (!enabled) {
       return {403, "text/plain; charset=utf-8",
               "lifecycle API is not enabled (start with --web.enable-lifecycle)\n"};
-    }
-    if (request.method != "POST" && request.method != "PUT") {
-      return {405, "text/plain; charset=utf-8", "only POST or PUT requests allowed\n"};
     }
     const std::vector<ConfigError> errors = reload();
     if (errors.empty()) {
@@ -99,7 +102,7 @@ std::map<std::string, HttpHandler> Exporter::routes() {
       body += error.path + ": " + error.message + "\n";
     }
     return {500, "text/plain; charset=utf-8", body};
-  };
+  });
   return routes;
 }
 
@@ -109,7 +112,7 @@ void Exporter::listen() {
     std::lock_guard lock(config_mutex_);
     web = config_.web;
   }
-  http_ = std::make_unique<HttpServer>(web, metrics_, routes());
+  http_ = std::make_unique<HttpServer>(web, routes());
   spdlog::info("listening on {} (metrics at {})", web.listen_address, web.telemetry_path);
 }
 
@@ -210,16 +213,19 @@ std::vector<ConfigError> Exporter::reload() {
   }
   std::lock_guard lock(config_mutex_);
   const Config& next = *result.config;
-  // The listener is not restarted: of `web`, only who may ask and whether /-/reload answers
-  // change now; everything else (address, path, TLS, workers, timeouts) waits for a restart.
+  // The listener is not restarted: of `web`, only who may ask, whether /-/reload answers and
+  // what /snapshot shows change now; everything else (address, path, TLS, limits, timeouts)
+  // waits for a restart.
   WebSettings web = config_.web;
   web.allowed_networks = next.web.allowed_networks;
   web.basic_auth_users = next.web.basic_auth_users;
   web.enable_lifecycle = next.web.enable_lifecycle;
+  web.enable_snapshot = next.web.enable_snapshot;
+  web.snapshot_command_lines = next.web.snapshot_command_lines;
   if (web != next.web) {
     spdlog::warn(
-        "reload: web settings other than allowed_networks, basic_auth_users and "
-        "enable_lifecycle take effect after a restart");
+        "reload: web settings other than allowed_networks, basic_auth_users, enable_lifecycle, "
+        "enable_snapshot and snapshot_command_lines take effect after a restart");
   }
   config_ = next;
   config_.web = std::move(web);

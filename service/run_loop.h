@@ -52,7 +52,7 @@ class Exporter {
  private:
   SnapshotRequest snapshot_request() const;
   void log_cycle(const Snapshot& snapshot);
-  std::map<std::string, HttpHandler> routes();
+  std::map<std::string, HttpRoute> routes();
 
   mutable std::mutex config_mutex_;  // guards config_ and page_context_ against reloads
   Config config_;

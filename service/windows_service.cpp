@@ -230,8 +230,8 @@ std::unique_ptr<Exporter> ServiceRun::start() {
   return std::move(started.exporter);
 }
 
-// On the worker thread: the loop until a stop, then the exporter's teardown (the HTTP server's
-// stop can take civetweb's poll interval of up to 2 s). Returns the service-specific exit code.
+// On the worker thread: the loop until a stop, then the exporter's teardown. Returns the
+// service-specific exit code.
 DWORD ServiceRun::run_and_tear_down(std::unique_ptr<Exporter> exporter) {
   DWORD exit_code = 0;
   try {

@@ -1,6 +1,10 @@
 // The configuration value: everything the service can be told, with embedded defaults so it runs
 // with no file at all. Each section is a settings type its consumer owns; this library only reads
 // JSON into them. Loading validates everything and names each error by its JSON path.
+//
+// Inside: config/json_reader.h (parsing, JSON paths, typed reads), config/validators.h (one
+// function a rule, also used by the command line's neighbours), config/sections.h (one reader a
+// section).
 #pragma once
 
 #include <chrono>
@@ -10,10 +14,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "collector/aggregate/settings.h"
 #include "collector/model/source.h"
+#include "config/validators.h"
 #include "exporter/web_settings.h"
 #include "service/settings.h"
 
@@ -29,7 +35,8 @@ struct Config {
 };
 
 struct ConfigError {
-  std::string path;     // JSON path: $.groups.rules[2].name, or the file name for I/O errors
+  std::string path;     // JSON path ($.groups.rules[2].name), a flag (--web.listen-address), or the
+                        // file name for I/O and syntax errors
   std::string message;  // what was wrong and what was expected
 };
 
@@ -42,15 +49,24 @@ struct ConfigLoadResult {
 // prints).
 std::string_view default_config_json();
 
-// Parses and validates JSON text. `source` names it in messages (a file name).
-ConfigLoadResult load_config_text(std::string_view text, std::string_view source = "<config>");
-ConfigLoadResult load_config_file(const std::filesystem::path& file);
+// A value given on the command line instead of the file's. It is laid over the parsed document
+// before the document is read, so it passes exactly the checks the file's value would; errors at
+// its path (or inside it) are reported under `flag` instead of the JSON path.
+struct ConfigOverride {
+  std::string flag;               // "--web.listen-address"
+  std::vector<std::string> keys;  // {"web", "listen_address"}
+  std::variant<bool, std::string, std::vector<std::string>> value;
+};
+using ConfigOverrides = std::vector<ConfigOverride>;
+
+// Parses, overlays and validates JSON text. `source` names it in messages (a file name).
+ConfigLoadResult load_config_text(std::string_view text, std::string_view source = "<config>",
+                                  const ConfigOverrides& overrides = {});
+ConfigLoadResult load_config_file(const std::filesystem::path& file,
+                                  const ConfigOverrides& overrides = {});
 
 // A path from UTF-8 text (command-line arguments are UTF-8 on both platforms; a plain
 // std::string would be read in the ANSI code page on Windows).
 std::filesystem::path path_from_utf8(std::string_view text);
-
-// "15s", "100ms", "5m", "1h" -> milliseconds; nullopt when malformed.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 }  // namespace thx

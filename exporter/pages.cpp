@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "collector/model/snapshot_json.h"
+#include "exporter/routes.h"
 
 namespace thx {
 namespace {
@@ -61,9 +62,10 @@ HttpResponse landing_page(const PageContext& context) {
        << "<p>Version " << html_escape(build.version) << " (" << html_escape(build.revision)
        << "), " << html_escape(build.platform) << "</p><ul>"
        << "<li><a href=\"" << html_escape(context.telemetry_path) << "\">Metrics</a></li>"
-       << (context.enable_snapshot ? "<li><a href=\"/snapshot\">Latest snapshot (JSON)</a></li>"
-                                   : "")
-       << "<li><a href=\"/healthz\">Health</a></li></ul>";
+       << (context.enable_snapshot ? "<li><a href=\"" + std::string(routes::kSnapshot) +
+                                         "\">Latest snapshot (JSON)</a></li>"
+                                   : std::string())
+       << "<li><a href=\"" << routes::kHealth << "\">Health</a></li></ul>";
   if (aggregate && aggregate->snapshot) {
     html << "<h2>Last snapshot</h2><p>" << aggregate->processes << " processes, "
          << aggregate->threads << " threads, " << aggregate->groups.size() << " groups, "

@@ -1,6 +1,5 @@
 #include "service/cli.h"
 
-#include <algorithm>
 #include <sstream>
 #include <string_view>
 
@@ -164,50 +163,39 @@ Flags (they win over the configuration file):
 )";
 }
 
-ConfigLoadResult load_effective_config(const CliOptions& options) {
-  ConfigLoadResult result = options.config_file.empty()
-                                ? load_config_text(default_config_json(), "<defaults>")
-                                : load_config_file(path_from_utf8(options.config_file));
-  if (!result.config) {
-    return result;
-  }
-  Config& config = *result.config;
-  // The flags go through the same validation as the file, as a small JSON overlay would.
+ConfigOverrides config_overrides(const CliOptions& options) {
+  ConfigOverrides overrides;
   if (options.listen_address) {
-    config.web.listen_address = *options.listen_address;
+    overrides.push_back(
+        {"--web.listen-address", {"web", "listen_address"}, *options.listen_address});
   }
   if (options.telemetry_path) {
-    const std::string& path = *options.telemetry_path;
-    if (path.empty() || path[0] != '/' || path == "/" || path == "/healthz" ||
-        path == "/snapshot" || path == "/-/reload") {
-      result.errors.push_back({"--web.telemetry-path",
-                               "expected a path starting with / other than /, /healthz, "
-                               "/snapshot and /-/reload, got \"" +
-                                   path + "\""});
-    }
-    config.web.telemetry_path = path;
-  }
-  if (options.log_level) {
-    static const std::vector<std::string> kLevels = {"trace", "debug",    "info", "warn",
-                                                     "error", "critical", "off"};
-    if (std::find(kLevels.begin(), kLevels.end(), *options.log_level) == kLevels.end()) {
-      result.errors.push_back({"--log.level",
-                               "expected one of trace, debug, info, warn, "
-                               "error, critical, off, got \"" +
-                                   *options.log_level + "\""});
-    }
-    config.log.level = *options.log_level;
+    overrides.push_back(
+        {"--web.telemetry-path", {"web", "telemetry_path"}, *options.telemetry_path});
   }
   if (options.enable_lifecycle) {
-    config.web.enable_lifecycle = true;
+    overrides.push_back({"--web.enable-lifecycle", {"web", "enable_lifecycle"}, true});
+  }
+  if (options.log_level) {
+    overrides.push_back({"--log.level", {"log", "level"}, *options.log_level});
   }
   if (options.kinds) {
-    config.collection.kinds = *options.kinds;
+    std::vector<std::string> names;
+    for (Kind kind : kAllKinds) {
+      if (options.kinds->contains(kind)) {
+        names.emplace_back(to_string(kind));
+      }
+    }
+    overrides.push_back({"--kinds", {"collection", "kinds"}, std::move(names)});
   }
-  if (!result.errors.empty()) {
-    result.config.reset();
-  }
-  return result;
+  return overrides;
+}
+
+ConfigLoadResult load_effective_config(const CliOptions& options) {
+  const ConfigOverrides overrides = config_overrides(options);
+  return options.config_file.empty()
+             ? load_config_text(default_config_json(), "<defaults>", overrides)
+             : load_config_file(path_from_utf8(options.config_file), overrides);
 }
 
 std::string config_summary(const Config& config) {

@@ -37,8 +37,11 @@ struct CliParseResult {
 CliParseResult parse_command_line(const std::vector<std::string>& args);
 std::string usage_text();
 
-// The file (or the defaults) with the command-line flags applied on top. Errors name the JSON
-// path, or the flag.
+// The configuration flags as overrides of the file's values (config/config.h).
+ConfigOverrides config_overrides(const CliOptions& options);
+
+// The file (or the defaults) with the command-line flags laid over it, then validated once:
+// a flag's value passes the same checks as the file's. Errors name the JSON path, or the flag.
 ConfigLoadResult load_effective_config(const CliOptions& options);
 
 // One line a setting, for the landing page and the startup log.

@@ -30,7 +30,7 @@ int check_config(const CliOptions& options) {
     std::cout << default_config_json();
     return 0;
   }
-  const ConfigLoadResult result = load_config_file(path_from_utf8(options.config_file));
+  const ConfigLoadResult result = load_effective_config(options);
   for (const ConfigError& error : result.errors) {
     std::cerr << options.config_file << ": " << error.path << ": " << error.message << "\n";
   }
@@ -65,7 +65,7 @@ int one_snapshot(const CliOptions& options) {
     }
     return 0;
   }
-  Exporter exporter(
+  RunLoop exporter(
       *loaded.config, [] { return ConfigLoadResult{}; }, make_platform_source());
   exporter.cycle(std::stop_token());
   try {
@@ -101,7 +101,7 @@ int serve(const CliOptions& options) {
   if (options.run_as_service) {
     return run_as_service(options);
   }
-  StartResult started = start_exporter(options, detect_log_mode());
+  StartResult started = start_run_loop(options, detect_log_mode());
   if (!started.exporter) {
     spdlog::critical("cannot start: {}", started.error);
     return 1;

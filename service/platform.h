@@ -12,7 +12,7 @@ namespace thx {
 void prepare_process();
 
 // Runs until Ctrl+C / SIGINT / SIGTERM; SIGHUP reloads (POSIX). Returns the exit code.
-int run_foreground(Exporter& exporter);
+int run_foreground(RunLoop& exporter);
 
 // Windows: runs under the Service Control Manager (--service). Returns the exit code.
 int run_as_service(const CliOptions& options);

@@ -42,7 +42,7 @@ void prepare_process() {
 #endif
 }
 
-int run_foreground(Exporter& exporter) {
+int run_foreground(RunLoop& exporter) {
   std::jthread loop([&exporter](const std::stop_token& stop) { exporter.run(stop); });
   const sigset_t set = handled_signals();
   for (;;) {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "collector/platform_source.h"
+#include "exporter/routes.h"
 #include "service/cli.h"
 #include "service/version.h"
 
@@ -56,7 +57,7 @@ BuildInfo build_info() {
   return {std::string(version()), std::string(revision()), std::string(platform_name())};
 }
 
-Exporter::Exporter(Config config, ConfigLoader load_config, std::unique_ptr<SnapshotSource> source)
+RunLoop::RunLoop(Config config, ConfigLoader load_config, std::unique_ptr<SnapshotSource> source)
     : config_(std::move(config)),
       load_config_(std::move(load_config)),
       source_(std::move(source)),
@@ -66,47 +67,52 @@ Exporter::Exporter(Config config, ConfigLoader load_config, std::unique_ptr<Snap
   page_context_ = page_context_for(metrics_.get(), config_);
 }
 
-Exporter::~Exporter() = default;
+RunLoop::~RunLoop() = default;
 
-std::map<std::string, HttpRoute> Exporter::routes() {
-  std::map<std::string, HttpRoute> routes;
+std::map<std::string, HttpRoute> RunLoop::routes() {
+  std::map<std::string, HttpRoute> handlers;
   auto context = [this] {
     std::lock_guard lock(config_mutex_);
     return page_context_;
   };
-  routes[config_.web.telemetry_path] = [metrics = metrics_](const HttpRequest&) {
+  handlers[config_.web.telemetry_path] = [metrics = metrics_](const HttpRequest&) {
     return metrics_page(*metrics);
   };
-  routes["/"] = [context](const HttpRequest&) { return landing_page(context()); };
-  routes["/snapshot"] = [context](const HttpRequest& request) {
+  handlers[std::string(routes::kLanding)] = [context](const HttpRequest&) {
+    return landing_page(context());
+  };
+  handlers[std::string(routes::kSnapshot)] = [context](const HttpRequest& request) {
     return snapshot_page(context(), request);
   };
-  routes["/healthz"] = [context](const HttpRequest&) { return health_page(context()); };
+  handlers[std::string(routes::kHealth)] = [context](const HttpRequest&) {
+    return health_page(context());
+  };
   // POST only: the server answers other methods with 405 and an Allow header.
-  routes["/-/reload"] = HttpRoute::action([this](const HttpRequest&) -> HttpResponse {
-    bool enabled = false;
-    {
-      std::lock_guard lock(config_mutex_);
-      enabled = config_.web.enable_lifecycle;
-    }
-    if (!enabled) {
-      return {403, "text/plain; charset=utf-8",
-              "lifecycle API is not enabled (start with --web.enable-lifecycle)\n"};
-    }
-    const std::vector<ConfigError> errors = reload();
-    if (errors.empty()) {
-      return {200, "text/plain; charset=utf-8", "configuration reloaded\n"};
-    }
-    std::string body = "failed to reload configuration; keeping the running one:\n";
-    for (const ConfigError& error : errors) {
-      body += error.path + ": " + error.message + "\n";
-    }
-    return {500, "text/plain; charset=utf-8", body};
-  });
-  return routes;
+  handlers[std::string(routes::kReload)] =
+      HttpRoute::action([this](const HttpRequest&) -> HttpResponse {
+        bool enabled = false;
+        {
+          std::lock_guard lock(config_mutex_);
+          enabled = config_.web.enable_lifecycle;
+        }
+        if (!enabled) {
+          return {403, "text/plain; charset=utf-8",
+                  "lifecycle API is not enabled (start with --web.enable-lifecycle)\n"};
+        }
+        const std::vector<ConfigError> errors = reload();
+        if (errors.empty()) {
+          return {200, "text/plain; charset=utf-8", "configuration reloaded\n"};
+        }
+        std::string body = "failed to reload configuration; keeping the running one:\n";
+        for (const ConfigError& error : errors) {
+          body += error.path + ": " + error.message + "\n";
+        }
+        return {500, "text/plain; charset=utf-8", body};
+      });
+  return handlers;
 }
 
-void Exporter::listen() {
+void RunLoop::listen() {
   WebSettings web;
   {
     std::lock_guard lock(config_mutex_);
@@ -116,11 +122,11 @@ void Exporter::listen() {
   spdlog::info("listening on {} (metrics at {})", web.listen_address, web.telemetry_path);
 }
 
-std::vector<int> Exporter::listening_ports() const {
+std::vector<int> RunLoop::listening_ports() const {
   return http_ ? http_->listening_ports() : std::vector<int>{};
 }
 
-SnapshotRequest Exporter::snapshot_request() const {
+SnapshotRequest RunLoop::snapshot_request() const {
   std::lock_guard lock(config_mutex_);
   SnapshotRequest request;
   request.kinds = config_.collection.kinds;
@@ -132,7 +138,7 @@ SnapshotRequest Exporter::snapshot_request() const {
   return request;
 }
 
-bool Exporter::cycle(const std::stop_token& stop) {
+bool RunLoop::cycle(const std::stop_token& stop) {
   Snapshot snapshot = source_->take(snapshot_request(), stop);
   if (stop.stop_requested()) {
     return false;  // cut short: publishing it would show a mass exit that did not happen
@@ -149,7 +155,7 @@ bool Exporter::cycle(const std::stop_token& stop) {
 
 // One line a cycle at most, and a warning only when a kind starts failing for a new reason:
 // partial failure is normal and must not flood the log.
-void Exporter::log_cycle(const Snapshot& snapshot) {
+void RunLoop::log_cycle(const Snapshot& snapshot) {
   const std::string summary = failure_summary(snapshot);
   bool news = false;
   for (Kind kind : kAllKinds) {
@@ -175,7 +181,7 @@ void Exporter::log_cycle(const Snapshot& snapshot) {
   }
 }
 
-void Exporter::run(const std::stop_token& stop) {
+void RunLoop::run(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     if (reload_requested_.exchange(false)) {
       reload();
@@ -192,7 +198,7 @@ void Exporter::run(const std::stop_token& stop) {
   }
 }
 
-void Exporter::request_reload() {
+void RunLoop::request_reload() {
   {
     std::lock_guard lock(wake_mutex_);
     reload_requested_ = true;
@@ -200,7 +206,7 @@ void Exporter::request_reload() {
   wake_.notify_all();
 }
 
-std::vector<ConfigError> Exporter::reload() {
+std::vector<ConfigError> RunLoop::reload() {
   ConfigLoadResult result = load_config_();
   if (!result.config) {
     for (const ConfigError& error : result.errors) {
@@ -249,7 +255,7 @@ std::vector<ConfigError> Exporter::reload() {
 
 namespace thx {
 
-StartResult start_exporter(const CliOptions& options, LogMode mode) {
+StartResult start_run_loop(const CliOptions& options, LogMode mode) {
   ConfigLoadResult loaded = load_effective_config(options);
   if (!loaded.config) {
     std::string error = "invalid configuration:";
@@ -264,7 +270,7 @@ StartResult start_exporter(const CliOptions& options, LogMode mode) {
     spdlog::warn("{}", log_error);
   }
   spdlog::info("toolhelp_exporter {} ({}) on {}", version(), revision(), platform_name());
-  auto exporter = std::make_unique<Exporter>(
+  auto exporter = std::make_unique<RunLoop>(
       *loaded.config, [options] { return load_effective_config(options); }, make_platform_source());
   try {
     exporter->listen();

@@ -19,17 +19,17 @@
 
 namespace thx {
 
-class Exporter {
+class RunLoop {
  public:
   using ConfigLoader = std::function<ConfigLoadResult()>;
 
   // Builds the pipeline; does not listen yet. `load_config` re-reads the configuration on reload.
-  Exporter(Config config, ConfigLoader load_config, std::unique_ptr<SnapshotSource> source);
-  ~Exporter();
-  Exporter(const Exporter&) = delete;
-  Exporter& operator=(const Exporter&) = delete;
-  Exporter(Exporter&&) = delete;
-  Exporter& operator=(Exporter&&) = delete;
+  RunLoop(Config config, ConfigLoader load_config, std::unique_ptr<SnapshotSource> source);
+  ~RunLoop();
+  RunLoop(const RunLoop&) = delete;
+  RunLoop& operator=(const RunLoop&) = delete;
+  RunLoop(RunLoop&&) = delete;
+  RunLoop& operator=(RunLoop&&) = delete;
 
   // Binds the listener. Throws HttpServerError naming the address and the reason.
   void listen();
@@ -81,9 +81,9 @@ enum class LogMode;
 // Everything a start can fail at, in order: the configuration, the log file, the listener.
 // On failure `exporter` is empty and `error` says what was wrong and where.
 struct StartResult {
-  std::unique_ptr<Exporter> exporter;
+  std::unique_ptr<RunLoop> exporter;
   std::string error;
 };
-StartResult start_exporter(const CliOptions& options, LogMode mode);
+StartResult start_run_loop(const CliOptions& options, LogMode mode);
 
 }  // namespace thx

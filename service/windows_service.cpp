@@ -118,8 +118,8 @@ class ServiceRun {
 
  private:
   void report(DWORD state, DWORD wait_hint_ms = 0, DWORD specific_exit_code = 0);
-  std::unique_ptr<Exporter> start();
-  DWORD run_and_tear_down(std::unique_ptr<Exporter> exporter);
+  std::unique_ptr<RunLoop> start();
+  DWORD run_and_tear_down(std::unique_ptr<RunLoop> exporter);
   void request_stop(std::string_view why);
   [[noreturn]] void end_process_stopped(DWORD specific_exit_code);
 
@@ -133,7 +133,7 @@ class ServiceRun {
   std::atomic<bool> loop_finished_{false};
   std::atomic<DWORD> loop_exit_code_{0};
   std::mutex exporter_mutex_;  // the handler may reload only while the exporter lives
-  Exporter* exporter_ = nullptr;
+  RunLoop* exporter_ = nullptr;
 };
 
 ServiceRun* g_service = nullptr;
@@ -207,9 +207,9 @@ void ServiceRun::request_stop(std::string_view why) {
 }
 
 // Starts on another thread so that START_PENDING can go on reporting progress meanwhile.
-std::unique_ptr<Exporter> ServiceRun::start() {
+std::unique_ptr<RunLoop> ServiceRun::start() {
   auto starting = std::async(std::launch::async,
-                             [this] { return start_exporter(options_, LogMode::windows_service); });
+                             [this] { return start_run_loop(options_, LogMode::windows_service); });
   const auto deadline = std::chrono::steady_clock::now() + kStartBound;
   while (starting.wait_for(kStartCheckpointInterval) != std::future_status::ready) {
     if (std::chrono::steady_clock::now() > deadline) {  // progress reports must not go on forever
@@ -232,7 +232,7 @@ std::unique_ptr<Exporter> ServiceRun::start() {
 
 // On the worker thread: the loop until a stop, then the exporter's teardown. Returns the
 // service-specific exit code.
-DWORD ServiceRun::run_and_tear_down(std::unique_ptr<Exporter> exporter) {
+DWORD ServiceRun::run_and_tear_down(std::unique_ptr<RunLoop> exporter) {
   DWORD exit_code = 0;
   try {
     exporter->run(stop_.get_token());  // the snapshot checks the token between processes
@@ -268,7 +268,7 @@ void ServiceRun::main() {
     return;
   }
   report(SERVICE_START_PENDING, kStartWaitHintMs);
-  std::unique_ptr<Exporter> exporter = start();
+  std::unique_ptr<RunLoop> exporter = start();
   if (!exporter) {
     spdlog::default_logger()->flush();
     report(SERVICE_STOPPED, 0, kExitStartFailed);
@@ -304,7 +304,7 @@ void ServiceRun::main() {
 
 // `--service` from a console: what `serve` does.
 int serve_in_foreground(const CliOptions& options) {
-  StartResult started = start_exporter(options, detect_log_mode());
+  StartResult started = start_run_loop(options, detect_log_mode());
   if (!started.exporter) {
     spdlog::critical("cannot start: {}", started.error);
     return 1;
@@ -782,7 +782,7 @@ void prepare_process() {
   SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOOPENFILEERRORBOX);
 }
 
-int run_foreground(Exporter& exporter) {
+int run_foreground(RunLoop& exporter) {
   g_console_stop.reset(CreateEventW(nullptr, TRUE, FALSE, nullptr));
   g_console_done.reset(CreateEventW(nullptr, TRUE, FALSE, nullptr));
   if (!SetConsoleCtrlHandler(on_console_control, TRUE)) {

@@ -2,7 +2,9 @@
 # Every test of both platforms: the Linux build under ctest, the Windows .exe and its tests under
 # Wine, the whole Linux suite again under AddressSanitizer and UndefinedBehaviorSanitizer, the
 # concurrency tests under ThreadSanitizer, and each fuzz target for a bounded time. Installs
-# whatever is missing. Exits non-zero when any stage fails; the other stages still run.
+# whatever is missing. Exits non-zero when any stage fails; the other stages still run. A test
+# that did not run (skipped or disabled) fails its stage unless tests/skips-allowed.txt allows it
+# for that preset; each one is printed with its reason.
 #   tests/run-all.sh                every stage
 #   tests/run-all.sh STAGE...       only these: linux style windows asan tsan fuzz
 # THX_FUZZ_SECONDS sets the fuzzing time per target (default 30).
@@ -42,10 +44,42 @@ run_preset() {
   if [[ -n "$tests" ]]; then
     test_args=(-R "$tests")
   fi
-  if ! ctest --preset "$preset" -j2 "${test_args[@]}"; then
+  local output="build/${preset}/ctest-output.txt"
+  ctest --preset "$preset" -j2 "${test_args[@]}" 2>&1 | tee "$output"
+  if ((PIPESTATUS[0] != 0)); then
     failed+=("${preset} (tests)")
   fi
+  if ! check_skips "$preset" "$output"; then
+    failed+=("${preset} (skipped tests)")
+  fi
   echo "=== ${preset}: $((SECONDS - stage_start)) s ==="
+}
+
+# check_skips PRESET CTEST_OUTPUT: prints every test that did not run (ctest's "Skipped" and
+# "Disabled") with its reason, from the test's own output (a skipped test says why) or from
+# tests/skips-allowed.txt; fails when one of them is not allowed there for this preset.
+check_skips() {
+  local preset="$1" output="$2" status=0 name state reason allowed
+  local log="build/${preset}/Testing/Temporary/LastTest.log"
+  while read -r name state; do
+    allowed=$(awk -v p="$preset" -v t="$name" '$1 == p && $2 == t { $1 = ""; $2 = ""; sub(/^  /, ""); print }' \
+      tests/skips-allowed.txt)
+    reason=""
+    if [[ -f "$log" ]]; then
+      reason=$(awk -v t="$name" '$0 ~ "^[0-9]+/[0-9]+ Test: " t "$" { inside = 1; next }
+        inside && /^<end of output>/ { exit }
+        inside && /SKIP/ { print }' "$log" | head -5)
+    fi
+    if [[ -n "$allowed" ]]; then
+      echo "not run (allowed) in ${preset}: ${name} ${state}: ${allowed}"
+    else
+      echo "NOT RUN in ${preset}: ${name} ${state}: ${reason:-no reason printed}"
+      echo "  (a test that must run here; allow it in tests/skips-allowed.txt only with a reason)"
+      status=1
+    fi
+  done < <(sed -n '/^The following tests did not run:/,/^$/p' "$output" |
+    sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (\(.*\))$/\1 \2/p')
+  return $status
 }
 
 if wanted linux || wanted asan || wanted tsan; then
@@ -55,8 +89,8 @@ if wanted linux; then
   run_preset linux
 fi
 if wanted style; then
-  echo "=== style: clang-format and clang-tidy ==="
-  if ! tests/style.sh; then
+  echo "=== style: include layers, clang-format and clang-tidy ==="
+  if ! tests/check-layers.py || ! tests/style.sh; then
     failed+=("style")
   fi
 fi

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/module_files.h"
 #include "collector/model/snapshot.h"
+#include "collector/module_files.h"
 
 namespace thx::procfs {
 

@@ -16,15 +16,12 @@
 #include <memory>
 #include <utility>
 
-#include "collector/module_files.h"
-#include "collector/process_cache.h"
 #include "collector/linux/procfs_parse.h"
 #include "collector/platform_source.h"
+#include "collector/snapshot_builder.h"
 
 namespace thx {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // Read limits. Command lines: as long as a Windows one may be. Stat files: a few hundred bytes.
 // Maps: the kernel's default limit of ~65k mappings is about 6 MiB of text.
@@ -198,28 +195,6 @@ class IdPath {
   std::array<char, 32> text_{};
 };
 
-// Time spent per kind in one take(), added up across processes: each lap charges the time since
-// the previous lap (or since construction) to a kind.
-class KindClock {
- public:
-  // Adds the time since the last lap to each of `kinds` (work shared by two kinds, like the one
-  // maps read behind modules and heaps, is charged in full to both).
-  void lap(std::initializer_list<Kind> kinds) {
-    const Clock::time_point now = Clock::now();
-    for (Kind kind : kinds) {
-      spent_.at(static_cast<std::size_t>(kind)) += now - last_;
-    }
-    last_ = now;
-  }
-  [[nodiscard]] double seconds(Kind kind) const {
-    return std::chrono::duration<double>(spent_.at(static_cast<std::size_t>(kind))).count();
-  }
-
- private:
-  std::array<Clock::duration, kKindCount> spent_{};
-  Clock::time_point last_ = Clock::now();
-};
-
 // The procfs SnapshotSource. Keeps the per-identity detail cache and the read buffer between
 // snapshots, so it is meant for one caller: one take() at a time.
 class ProcfsSource final : public SnapshotSource {
@@ -230,28 +205,19 @@ class ProcfsSource final : public SnapshotSource {
   Snapshot take(const SnapshotRequest& request, std::stop_token stop) override;
 
  private:
-  // State of one take().
+  // State of one take(): the builder does the bookkeeping; the rest is procfs's own.
   struct Cycle {
-    const SnapshotRequest& request;
-    Snapshot& snapshot;
-    Clock::time_point now;
-    KindClock clock;
+    SnapshotBuilder& builder;
     std::vector<std::uint32_t> tids;  // reused listing buffer
     std::int64_t boot_seconds = 0;    // anchors start times
 
-    [[nodiscard]] bool wants(Kind kind) const { return request.kinds.contains(kind); }
-    void count(Kind kind, ErrorReason reason) { snapshot.status_of(kind).count(reason); }
-    // Counts a failed read of modules/heaps against whichever of the two was asked for.
-    void count_details(ErrorReason reason) {
-      for (Kind kind : {Kind::modules, Kind::heaps}) {
-        if (wants(kind)) {
-          count(kind, reason);
-        }
-      }
-    }
+    [[nodiscard]] const SnapshotRequest& request() const { return builder.request(); }
+    [[nodiscard]] bool wants(Kind kind) const { return builder.wants(kind); }
+    void count(Kind kind, ErrorReason reason) { builder.count(kind, reason); }
   };
 
-  void collect(Cycle& cycle, const std::stop_token& stop);
+  // False when stopped before every process was read.
+  bool collect(Cycle& cycle, const std::stop_token& stop);
   std::optional<std::int64_t> boot_time_seconds(Cycle& cycle);
   void collect_process(Cycle& cycle, int root_fd, std::uint32_t pid);
   // A process as its stat file describes it, and whether it has an executable to look up.
@@ -267,84 +233,43 @@ class ProcfsSource final : public SnapshotSource {
   void read_details(Cycle& cycle, int pid_dir, ProcessDetailCache::Entry& entry);
   static void fill_details(const Cycle& cycle, const ProcessDetailCache::Entry& entry,
                            Process& process);
-  static void finish_statuses(Cycle& cycle, bool stopped);
 
   std::filesystem::path root_;
   long ticks_per_second_;
   std::optional<std::int64_t> boot_time_seconds_;  // read once per source lifetime
-  ProcessDetailCache cache_;
-  ModuleFilePool module_files_;  // the names of every module file in cache_, once each
-  ReadBuffer buffer_;            // every file is read into this one buffer
+  SourceCaches caches_;
+  ReadBuffer buffer_;  // every file is read into this one buffer
 };
 
 Snapshot ProcfsSource::take(const SnapshotRequest& request, std::stop_token stop) {
-  Snapshot snapshot;
-  snapshot.platform = std::string(platform_name());
-  snapshot.kinds = request.kinds;
+  SnapshotBuilder builder(request, caches_, platform_name());
+  builder.mark_unsupported(Kind::heap_blocks);  // procfs has no view into malloc's heaps
+  bool stopped = false;
   if (!request.kinds.empty()) {
-    Cycle cycle{request, snapshot, Clock::now(), {}, {}, 0};
-    collect(cycle, stop);
+    Cycle cycle{builder, {}, 0};
+    stopped = !collect(cycle, stop);
   }
-  snapshot.taken_at_seconds =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return snapshot;
+  return builder.finish(stopped).snapshot;
 }
 
-void ProcfsSource::collect(Cycle& cycle, const std::stop_token& stop) {
+bool ProcfsSource::collect(Cycle& cycle, const std::stop_token& stop) {
   const DirPtr root = open_dir(AT_FDCWD, root_.c_str());
   std::vector<std::uint32_t> pids;
   const int error = root ? list_numeric(root.get(), pids) : errno;
   if (error != 0) {
-    cycle.count(Kind::processes, setup_reason_for(error));
-    for (Kind kind : kAllKinds) {
-      if (cycle.wants(kind)) {
-        cycle.snapshot.status_of(kind).state = KindStatus::State::failed;
-      }
-    }
-    return;
+    cycle.builder.fail(setup_reason_for(error));
+    return true;
   }
   cycle.boot_seconds = boot_time_seconds(cycle).value_or(0);
-  cycle.snapshot.processes.reserve(pids.size());
-  cache_.begin_cycle();
-  bool stopped = false;
+  cycle.builder.snapshot().processes.reserve(pids.size());
   for (std::uint32_t pid : pids) {
     if (stop.stop_requested()) {
-      stopped = true;  // keep what was collected; a partial cycle must not prune the cache
-      break;
+      return false;  // keep what was collected; the builder does not prune a stopped cycle
     }
     collect_process(cycle, ::dirfd(root.get()), pid);
   }
-  cycle.clock.lap({Kind::processes});
-  if (!stopped) {
-    cache_.end_cycle();
-    module_files_.prune();
-  }
-  finish_statuses(cycle, stopped);
-}
-
-void ProcfsSource::finish_statuses(Cycle& cycle, bool stopped) {
-  // Pids and each process's tids are listed in order, so the list is normally sorted already.
-  auto by_owner_and_tid = [](const Thread& a, const Thread& b) {
-    return std::pair(a.owner_pid, a.tid) < std::pair(b.owner_pid, b.tid);
-  };
-  std::vector<Thread>& threads = cycle.snapshot.threads;
-  if (!std::is_sorted(threads.begin(), threads.end(), by_owner_and_tid)) {
-    std::sort(threads.begin(), threads.end(), by_owner_and_tid);
-  }
-  for (Kind kind : kAllKinds) {
-    KindStatus& status = cycle.snapshot.status_of(kind);
-    if (!cycle.wants(kind)) {
-      continue;
-    }
-    status.duration_seconds = cycle.clock.seconds(kind);
-    if (kind == Kind::heap_blocks) {
-      status.state = KindStatus::State::unsupported;  // procfs has no view into malloc's heaps
-    } else if (stopped || status.total_errors() > 0) {
-      status.state = KindStatus::State::partial;
-    } else {
-      status.state = KindStatus::State::complete;
-    }
-  }
+  cycle.builder.lap({Kind::processes});
+  return true;
 }
 
 // Reads <root>/stat once: boot time anchors every start time, and must not move between
@@ -374,40 +299,40 @@ void ProcfsSource::collect_process(Cycle& cycle, int root_fd, std::uint32_t pid)
       ::openat(root_fd, IdPath(pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!pid_dir.valid()) {
     cycle.count(Kind::processes, reason_for(errno));  // gone since the listing: left out
-    cycle.clock.lap({Kind::processes});
+    cycle.builder.lap({Kind::processes});
     return;
   }
   std::optional<StatResult> stat = read_process_stat(cycle, pid_dir.get(), pid);
   if (!stat) {
-    cycle.clock.lap({Kind::processes});
+    cycle.builder.lap({Kind::processes});
     return;
   }
   Process& process = stat->process;
   if (stat->has_executable) {
     read_exe_path(cycle, pid_dir.get(), process);
   }
-  ProcessDetailCache::Entry& entry = cache_.touch(identity_of(process));
+  ProcessDetailCache::Entry& entry = cycle.builder.touch(identity_of(process));
   // exec() keeps pid and start time: a new program means the cached details are someone else's.
   const std::string& program = process.path.empty() ? process.name : process.path;
   if (entry.program != program) {
     entry.forget_details();
     entry.program = program;
   }
-  if (cycle.request.command_lines) {
+  if (cycle.request().command_lines) {
     read_command_line(cycle, pid_dir.get(), entry);
     process.command_line = entry.command_line;
   }
-  cycle.clock.lap({Kind::processes});
+  cycle.builder.lap({Kind::processes});
   if (cycle.wants(Kind::threads)) {
     read_threads(cycle, pid_dir.get(), process);
-    cycle.clock.lap({Kind::threads});
+    cycle.builder.lap({Kind::threads});
   }
   if (cycle.wants(Kind::modules) || cycle.wants(Kind::heaps)) {
     read_details(cycle, pid_dir.get(), entry);
     fill_details(cycle, entry, process);
-    cycle.clock.lap({Kind::modules, Kind::heaps});  // only the requested ones are reported
+    cycle.builder.lap({Kind::modules, Kind::heaps});  // only the requested ones are reported
   }
-  cycle.snapshot.processes.push_back(std::move(process));
+  cycle.builder.snapshot().processes.push_back(std::move(process));
 }
 
 // stat gives the identity; without it the process is left out (counted by reason).
@@ -480,10 +405,11 @@ void ProcfsSource::read_threads(Cycle& cycle, int pid_dir, const Process& proces
   }
   for (std::uint32_t tid : cycle.tids) {
     Thread thread{tid, process.pid, process.base_priority};
-    if (cycle.request.thread_detail && !read_thread_priority(cycle, ::dirfd(task.get()), thread)) {
+    if (cycle.request().thread_detail &&
+        !read_thread_priority(cycle, ::dirfd(task.get()), thread)) {
       continue;  // exited since the listing
     }
-    cycle.snapshot.threads.push_back(thread);
+    cycle.builder.snapshot().threads.push_back(thread);
   }
 }
 
@@ -507,24 +433,25 @@ bool ProcfsSource::read_thread_priority(Cycle& cycle, int task_dir, Thread& thre
 
 // Reads maps when the cache says the details are due; otherwise the cached lists stand.
 void ProcfsSource::read_details(Cycle& cycle, int pid_dir, ProcessDetailCache::Entry& entry) {
-  if (!ProcessDetailCache::details_due(entry, cycle.now, cycle.request.module_interval)) {
+  if (!cycle.builder.details_due(entry)) {
     return;
   }
   const int error = buffer_.read_file_at(pid_dir, "maps", kMaxMapsBytes);
   if (error != 0) {
-    cycle.count_details(reason_for(error));
+    cycle.builder.count_details(reason_for(error));
     entry.details_read = false;  // never serve the previous lists in place of a failed read
     return;
   }
-  procfs::MapsSummary maps = procfs::parse_maps(buffer_.view(), module_files_);
+  procfs::MapsSummary maps = procfs::parse_maps(buffer_.view(), caches_.module_files);
   if (maps.malformed_lines > 0) {
-    cycle.count_details(ErrorReason::malformed);  // once per process: the good lines are kept
+    cycle.builder.count_details(
+        ErrorReason::malformed);  // once per process: the good lines are kept
   }
   maps.modules.shrink_to_fit();  // kept for minutes: without the slack of its growth
   entry.modules = std::move(maps.modules);
   entry.heaps = std::move(maps.heaps);
   entry.details_read = true;
-  entry.details_read_at = cycle.now;
+  entry.details_read_at = cycle.builder.now();
 }
 
 void ProcfsSource::fill_details(const Cycle& cycle, const ProcessDetailCache::Entry& entry,

@@ -117,6 +117,19 @@ std::set<std::string> distinct_module_paths(const Snapshot& snapshot) {
 
 }  // namespace
 
+std::wstring extended_path(std::wstring path) {
+  if (path.size() < MAX_PATH || path.starts_with(L"\\\\?\\")) {
+    return path;
+  }
+  if (path.size() > 2 && path[1] == L':' && path[2] == L'\\') {
+    return L"\\\\?\\" + path;
+  }
+  if (path.starts_with(L"\\\\")) {
+    return L"\\\\?\\UNC\\" + path.substr(2);
+  }
+  return path;
+}
+
 bool ModuleVersionCache::fill(Snapshot& snapshot, const std::stop_token& stop,
                               std::chrono::seconds recheck_after) {
   ++fill_count_;
@@ -138,7 +151,8 @@ void ModuleVersionCache::prune() {
                 [this](const auto& item) { return item.second.last_seen_fill != fill_count_; });
 }
 
-// The cache entry of `path`, re-read when the file changed; null when the file cannot be found.
+// The cache entry of `path`, re-read when the file changed; null when the file cannot be found
+// (remembered until its retry time).
 // GetFileAttributesExW is cheap next to reading a version resource.
 const ModuleVersionCache::Entry* ModuleVersionCache::lookup(const std::string& path,
                                                             Clock::time_point now,
@@ -148,17 +162,27 @@ const ModuleVersionCache::Entry* ModuleVersionCache::lookup(const std::string& p
     known->second.last_seen_fill = fill_count_;
     return &known->second;
   }
-  const std::wstring wide_path = to_wide(path);
+  auto [it, inserted] = entries_.try_emplace(path);
+  Entry& entry = it->second;
+  entry.last_seen_fill = fill_count_;
+  if (entry.missing && now < entry.retry_at) {
+    return nullptr;
+  }
+  const std::wstring wide_path = extended_path(to_wide(path));
   WIN32_FILE_ATTRIBUTE_DATA attributes{};
+  ++files_looked_up_;
   if (!GetFileAttributesExW(wide_path.c_str(), GetFileExInfoStandard, &attributes)) {
+    entry = Entry{};
+    entry.last_seen_fill = fill_count_;
+    entry.missing = true;
+    entry.retry_at = now + std::max<Clock::duration>(recheck_after, kRetryMissingAfter);
     return nullptr;
   }
   const std::uint64_t size = join(attributes.nFileSizeHigh, attributes.nFileSizeLow);
   const std::uint64_t write_time =
       join(attributes.ftLastWriteTime.dwHighDateTime, attributes.ftLastWriteTime.dwLowDateTime);
-  auto [it, inserted] = entries_.try_emplace(path);
-  Entry& entry = it->second;
-  entry.last_seen_fill = fill_count_;
+  inserted = inserted || entry.missing;
+  entry.missing = false;
   entry.checked_at = now;
   if (inserted || entry.size != size || entry.write_time != write_time) {
     entry.size = size;

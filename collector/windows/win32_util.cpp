@@ -86,6 +86,11 @@ bool process_has_exited(DWORD pid) {
   return exit_code != STILL_ACTIVE || WaitForSingleObject(process.get(), 0) == WAIT_OBJECT_0;
 }
 
+bool running_under_wine() {
+  const HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  return ntdll != nullptr && GetProcAddress(ntdll, "wine_get_version") != nullptr;
+}
+
 bool enable_privilege(const wchar_t* name) {
   HANDLE raw_token = nullptr;
   if (!OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, &raw_token)) {

@@ -58,6 +58,10 @@ UniqueHandle open_process(DWORD pid, DWORD access);
 // ERROR_ACCESS_DENIED for both.
 bool process_has_exited(DWORD pid);
 
+// Whether this program runs under Wine (ntdll exports wine_get_version), where a few process
+// queries answer wrong values instead of failing: the source leaves those facts empty there.
+bool running_under_wine();
+
 // Enables a privilege the process token already holds (SeDebugPrivilege, ...). False when the
 // account does not hold it, which is normal for a non-administrator.
 bool enable_privilege(const wchar_t* name);
@@ -67,11 +71,14 @@ bool enable_privilege(const wchar_t* name);
 class ModuleVersionCache {
  public:
   using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::minutes kRetryMissingAfter{10};
 
   // Adds the version resource of every distinct module path in `snapshot` to
   // snapshot.module_versions (files without one are left out). A path checked (size and time)
   // less than `recheck_after` ago is trusted without looking at the file: a loaded module's file
-  // rarely changes, and thousands of paths are common. Returns false when `stop` cut it short.
+  // rarely changes, and thousands of paths are common. A file that could not be looked at (gone,
+  // refused, an unreachable share) is not tried again for `recheck_after` or kRetryMissingAfter,
+  // whichever is longer. Returns false when `stop` cut it short.
   bool fill(Snapshot& snapshot, const std::stop_token& stop,
             std::chrono::seconds recheck_after = std::chrono::seconds(0));
 
@@ -81,6 +88,8 @@ class ModuleVersionCache {
 
   // How many files were opened for their version resource so far (tests and benchmarks).
   [[nodiscard]] std::uint64_t files_read() const { return files_read_; }
+  // How many times a file's attributes were asked for, found or not (tests and benchmarks).
+  [[nodiscard]] std::uint64_t files_looked_up() const { return files_looked_up_; }
   [[nodiscard]] std::size_t size() const { return entries_.size(); }
 
  private:
@@ -90,6 +99,8 @@ class ModuleVersionCache {
     std::optional<ModuleVersion> version;  // empty: the file has no version resource
     Clock::time_point checked_at{};
     std::uint64_t last_seen_fill = 0;
+    bool missing = false;  // the file could not be looked at: not tried again before retry_at
+    Clock::time_point retry_at{};
   };
   const Entry* lookup(const std::string& path, Clock::time_point now,
                       std::chrono::seconds recheck_after);
@@ -97,6 +108,11 @@ class ModuleVersionCache {
   std::map<std::string, Entry> entries_;
   std::uint64_t fill_count_ = 0;
   std::uint64_t files_read_ = 0;
+  std::uint64_t files_looked_up_ = 0;
 };
+
+// A path as Windows file APIs take it whatever its length: `\\?\` before a drive path of
+// MAX_PATH or more, `\\?\UNC\` for such a share path; shorter paths unchanged.
+std::wstring extended_path(std::wstring path);
 
 }  // namespace thx::win32

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Reproduces every performance number of the README's "Performance" section: configures a
+# Reproduces every performance number of docs/performance.md: configures a
 # build with benchmarks in build/bench, builds the bench programs and the exporter, runs the
 # harness at 100, 1,000 and 3,000 processes x 10 threads (installs wrk, process-exporter and
 # node_exporter with apt-get when missing; their services are not started), then the Google

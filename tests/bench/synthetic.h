@@ -8,8 +8,8 @@
 #include <string>
 
 #include "collector/aggregate/aggregator.h"
-#include "collector/module_files.h"
 #include "collector/model/snapshot.h"
+#include "collector/module_files.h"
 
 namespace thx::bench {
 

@@ -1,13 +1,18 @@
 // The procfs source over fake /proc trees built in a temporary directory: odd names, broken and
 // missing files, processes that vanish, the module-interval cache and the stop token.
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stop_token>
@@ -285,18 +290,55 @@ TEST(ProcfsSource, MissingPartsKeepTheProcess) {
   }
 }
 
+// Root reads files whatever their mode (CAP_DAC_OVERRIDE), and CI runs as root: the tree is read
+// by a child that, when root, first becomes the unprivileged user "nobody" (65534), which also
+// drops every capability. The child reports what it read through a pipe.
 TEST(ProcfsSource, UnreadableFilesAreAccessDenied) {
-  if (::geteuid() == 0) {
-    // Root ignores file modes, so EACCES cannot be staged in a fake tree; the errno mapping is
-    // the same switch that the vanished cases above exercise.
-    GTEST_SKIP() << "running as root: permission bits do not deny anything";
-  }
   FakeProc proc;
   proc.add({.pid = 30});
+  proc.add({.pid = 31});
+  fs::permissions(proc.root(), fs::perms::owner_all | fs::perms::group_read |
+                                   fs::perms::group_exec | fs::perms::others_read |
+                                   fs::perms::others_exec);  // mkdtemp made it 0700
   fs::permissions(proc.root() / "30/maps", fs::perms::none);
-  const Snapshot snapshot = source_for(proc)->take(everything(), {});
-  ASSERT_EQ(snapshot.processes.size(), 1U);
-  EXPECT_EQ(errors(snapshot, Kind::modules, ErrorReason::access_denied), 1U);
+  std::array<int, 2> pipe_fds{};
+  ASSERT_EQ(::pipe(pipe_fds.data()), 0);
+  const pid_t child = ::fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    std::string report;
+    constexpr uid_t kNobody = 65534;
+    if (::geteuid() == 0 &&
+        (::setgroups(0, nullptr) != 0 || ::setresgid(kNobody, kNobody, kNobody) != 0 ||
+         ::setresuid(kNobody, kNobody, kNobody) != 0)) {
+      report = std::string("cannot drop root: ") + std::strerror(errno);
+    } else {
+      const Snapshot snapshot = source_for(proc)->take(everything(), {});
+      const Process* readable = snapshot.find_process(31);
+      report = std::to_string(snapshot.processes.size()) + " " +
+               std::to_string(errors(snapshot, Kind::modules, ErrorReason::access_denied)) + " " +
+               std::to_string(readable == nullptr ? 0 : readable->modules.size()) + " " +
+               std::to_string(::geteuid());
+    }
+    const auto written = ::write(pipe_fds[1], report.data(), report.size());
+    ::_exit(written == static_cast<ssize_t>(report.size()) ? 0 : 1);
+  }
+  ::close(pipe_fds[1]);
+  std::string report;
+  std::array<char, 256> buffer{};
+  for (ssize_t n = 0; (n = ::read(pipe_fds[0], buffer.data(), buffer.size())) > 0;) {
+    report.append(buffer.data(), static_cast<std::size_t>(n));
+  }
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << report;
+  if (report.starts_with("cannot drop root")) {
+    GTEST_SKIP() << report << " (no CAP_SETUID here)";
+  }
+  // processes, modules access_denied, modules of the readable process, the reader's uid
+  EXPECT_EQ(report, "2 1 1 " + std::to_string(::geteuid() == 0 ? 65534 : ::geteuid()));
 }
 
 TEST(ProcfsSource, CommandLinesAreCappedAt32KiB) {

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "collector/module_files.h"
 #include "collector/model/shared_list.h"
 #include "collector/model/snapshot.h"
+#include "collector/module_files.h"
 
 namespace thx {
 namespace {

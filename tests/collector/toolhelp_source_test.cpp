@@ -7,15 +7,20 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cwctype>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "collector/aggregate/aggregator.h"
 #include "collector/platform_source.h"
 #include "collector/windows/win32_util.h"
 
@@ -88,6 +93,62 @@ class Sleeper {
   Sleeper& operator=(Sleeper&&) = delete;
 
  private:
+  UniqueHandle process_;
+  std::uint32_t pid_ = 0;
+};
+
+// A thx_win_child child: started with `arguments` and a ready event it sets once its work is
+// done; ended (TerminateProcess and wait) when the object goes.
+class WinChild {
+ public:
+  explicit WinChild(const std::wstring& arguments) {
+    static std::atomic<int> serial = 0;
+    const std::wstring event_name = L"thx_win_child_ready_" +
+                                    std::to_wstring(GetCurrentProcessId()) + L"_" +
+                                    std::to_wstring(++serial);
+    ready_.reset(CreateEventW(nullptr, TRUE, FALSE, event_name.c_str()));
+    const std::wstring program = beside_this_program(L"thx_win_child.exe");
+    std::wstring command_line = L"\"" + program + L"\" " + arguments + L" --ready " + event_name;
+    STARTUPINFOW startup{};
+    startup.cb = sizeof(startup);
+    PROCESS_INFORMATION info{};
+    if (CreateProcessW(program.c_str(), command_line.data(), nullptr, nullptr, FALSE, 0, nullptr,
+                       nullptr, &startup, &info)) {
+      process_.reset(info.hProcess);
+      UniqueHandle thread(info.hThread);
+      pid_ = info.dwProcessId;
+    }
+  }
+
+  // Whether the child did its work (within two minutes: a loaded machine is slow).
+  [[nodiscard]] bool wait_ready() const {
+    const std::array<HANDLE, 2> handles = {ready_.get(), process_.get()};
+    return process_ && WaitForMultipleObjects(2, handles.data(), FALSE, 120'000) == WAIT_OBJECT_0;
+  }
+  [[nodiscard]] std::uint32_t pid() const { return pid_; }
+  [[nodiscard]] std::int64_t start_time_ns() const {
+    FILETIME created{};
+    FILETIME exited{};
+    FILETIME kernel{};
+    FILETIME user{};
+    GetProcessTimes(process_.get(), &created, &exited, &kernel, &user);
+    return win32::filetime_to_unix_ns(created);
+  }
+  void terminate() {
+    if (process_) {
+      TerminateProcess(process_.get(), 1);
+      WaitForSingleObject(process_.get(), INFINITE);
+      process_.reset();
+    }
+  }
+  ~WinChild() { terminate(); }
+  WinChild(const WinChild&) = delete;
+  WinChild& operator=(const WinChild&) = delete;
+  WinChild(WinChild&&) = delete;
+  WinChild& operator=(WinChild&&) = delete;
+
+ private:
+  UniqueHandle ready_;
   UniqueHandle process_;
   std::uint32_t pid_ = 0;
 };
@@ -403,6 +464,313 @@ TEST(ToolhelpSource, AStopReturnsWhatWasReadWithRequestedKindsPartial) {
   EXPECT_TRUE(whole.find_process(GetCurrentProcessId())->modules_read);
 }
 
+// ---- Identity by creation time, with a handle held ----------------------------------------------
+
+// Wine hands out process and thread ids from one table and gives a freed id out again only once
+// a few hundred are free, oldest first (about 230 short-lived children here). Threads move the
+// ids round faster than processes: each thread below ends after the one before it and the
+// handles are closed in creation order, so the ids go back in the order they were handed out.
+DWORD WINAPI end_after_previous(void* previous) {
+  if (previous != nullptr) {
+    WaitForSingleObject(previous, INFINITE);
+  }
+  return 0;
+}
+
+void rotate_ids(std::size_t count, std::vector<DWORD>& ids) {
+  constexpr std::size_t kBatch = 32;
+  for (std::size_t done = 0; done < count;) {
+    const std::size_t batch = std::min(kBatch, count - done);
+    std::vector<UniqueHandle> threads;
+    HANDLE previous = nullptr;
+    for (std::size_t i = 0; i < batch; ++i) {
+      DWORD id = 0;
+      HANDLE thread = CreateThread(nullptr, 64 * 1024, end_after_previous, previous,
+                                   STACK_SIZE_PARAM_IS_A_RESERVATION, &id);
+      ASSERT_NE(thread, nullptr);
+      threads.emplace_back(thread);
+      ids.push_back(id);
+      previous = thread;
+    }
+    WaitForSingleObject(threads.back().get(), INFINITE);
+    for (UniqueHandle& thread : threads) {
+      thread.reset();
+    }
+    done += batch;
+  }
+}
+
+std::vector<std::size_t> positions_of(const std::vector<DWORD>& ids, DWORD id) {
+  std::vector<std::size_t> found;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] == id) {
+      found.push_back(i);
+    }
+  }
+  return found;
+}
+
+TEST(ToolhelpSource, APidIsNotReusedWhileHeldAndItsReuseIsOneExitAndOneStart) {
+  if (!running_under_wine()) {
+    GTEST_SKIP() << "steers Wine's id allocation; Windows reuses pids on its own schedule";
+  }
+  auto source = make_platform_source();
+  Aggregator aggregator{AggregatorSettings{}};  // groups by process name
+  const std::string group = "thx_win_child.exe";
+  const auto update = [&] {
+    auto snapshot =
+        std::make_shared<const Snapshot>(source->take(request_of({Kind::processes}), {}));
+    return std::pair(snapshot, aggregator.update(snapshot));
+  };
+  const auto churn_of = [&group](const Aggregate& aggregate) {
+    const auto found = aggregate.churn.find(group);
+    return found == aggregate.churn.end() ? GroupChurn{} : found->second;
+  };
+  update();
+  auto first = std::make_unique<WinChild>(L"");
+  ASSERT_TRUE(first->wait_ready());
+  const std::uint32_t pid = first->pid();
+  const std::int64_t first_start = first->start_time_ns();
+  const GroupChurn before = churn_of(*update().second);  // the source now holds a handle
+
+  first.reset();  // ended; this program's handles are closed, the source's is not
+  std::vector<DWORD> held_ids;
+  rotate_ids(1200, held_ids);
+  EXPECT_TRUE(positions_of(held_ids, pid).empty()) << "pid " << pid << " reused while held";
+  update();  // the pid is gone from the list: the source closes its handle
+
+  // The pid comes round again once every `period` ids; the child takes it when started right
+  // before its turn. Other programs of the prefix may take an id meanwhile: a few attempts.
+  std::optional<WinChild> second;
+  std::size_t period = 0;
+  for (int attempt = 0; attempt < 4 && !second; ++attempt) {
+    std::vector<DWORD> ids;
+    while (positions_of(ids, pid).size() < 2 && ids.size() < 4000) {
+      rotate_ids(64, ids);
+    }
+    const auto found = positions_of(ids, pid);
+    ASSERT_EQ(found.size(), 2U) << "pid " << pid << " did not come round in 4000 ids";
+    period = found[1] - found[0];
+    std::size_t next = found[1] + period;
+    while (next < ids.size()) {
+      next += period;
+    }
+    rotate_ids(next - ids.size(), ids);
+    auto& child = second.emplace(L"");
+    ASSERT_TRUE(child.wait_ready());
+    if (child.pid() != pid) {
+      second.reset();
+    }
+  }
+  ASSERT_TRUE(second.has_value()) << "no child got pid " << pid;
+  EXPECT_GE(held_ids.size(), period) << "the held rotation went round the whole free list";
+  RecordProperty("wine_free_id_period", std::to_string(period));
+
+  const auto [snapshot, aggregate] = update();
+  const Process* reused = snapshot->find_process(pid);
+  ASSERT_NE(reused, nullptr);
+  EXPECT_EQ(reused->start_time_ns, second->start_time_ns());
+  EXPECT_NE(reused->start_time_ns, first_start);
+  const GroupChurn after = churn_of(*aggregate);
+  EXPECT_EQ(after.exits_total - before.exits_total, 1U);
+  EXPECT_EQ(after.starts_total - before.starts_total, 1U);
+}
+
+TEST(ToolhelpSource, HandlesOfExitedChildrenAreClosedUnderChurn) {
+  auto source = make_platform_source();
+  SnapshotRequest request = request_of({Kind::processes, Kind::threads, Kind::modules});
+  request.command_lines = true;
+  source->take(request, {});
+  const HandleUse before = handle_use();
+  constexpr int kRounds = 6;
+  constexpr int kChildrenPerRound = 10;
+  std::size_t seen = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<std::unique_ptr<WinChild>> children;
+    for (int i = 0; i < kChildrenPerRound; ++i) {
+      children.push_back(std::make_unique<WinChild>(L""));
+    }
+    for (const auto& child : children) {
+      ASSERT_TRUE(child->wait_ready());
+    }
+    const Snapshot snapshot = source->take(request, {});  // holds a handle to each child
+    seen += static_cast<std::size_t>(std::ranges::count_if(children, [&](const auto& child) {
+      return snapshot.find_process(child->pid()) != nullptr;
+    }));
+  }
+  source->take(request, {});  // every child has exited: their handles are closed
+  EXPECT_EQ(seen, std::size_t{kRounds * kChildrenPerRound});
+  EXPECT_EQ(handle_use(), before);
+}
+
+// ---- Exact module paths, one series per file
+// -----------------------------------------------------
+
+std::wstring temp_folder() {
+  std::wstring temp(MAX_PATH + 1, L'\0');
+  temp.resize(GetTempPathW(static_cast<DWORD>(temp.size()), temp.data()));
+  return temp;
+}
+
+std::wstring upper(std::wstring text) {
+  for (wchar_t& c : text) {
+    c = static_cast<wchar_t>(towupper(c));
+  }
+  return text;
+}
+
+// A folder tree for the module path tests, removed (files first) when the object goes.
+class ModuleFolders {
+ public:
+  ModuleFolders()
+      : root_(temp_folder() + L"thx_modules_" + std::to_wstring(GetCurrentProcessId())) {}
+  // Copies the test module into `folder` (created with its parents below the root).
+  std::wstring place(const std::wstring& folder) {
+    std::wstring path = root_;
+    create(path);
+    for (std::size_t start = 0; start < folder.size();) {
+      const std::size_t end = folder.find(L'\\', start);
+      path += L"\\" + folder.substr(start, end - start);
+      create(path);
+      start = end == std::wstring::npos ? folder.size() : end + 1;
+    }
+    const std::wstring file = path + L"\\thx_test_module.dll";
+    EXPECT_TRUE(CopyFileW(beside_this_program(L"thx_test_module.dll").c_str(),
+                          win32::extended_path(file).c_str(), FALSE))
+        << GetLastError();
+    files_.push_back(file);
+    return file;
+  }
+  ~ModuleFolders() {
+    for (const std::wstring& file : files_) {
+      DeleteFileW(win32::extended_path(file).c_str());
+    }
+    for (auto it = folders_.rbegin(); it != folders_.rend(); ++it) {
+      RemoveDirectoryW(win32::extended_path(*it).c_str());
+    }
+  }
+  ModuleFolders(const ModuleFolders&) = delete;
+  ModuleFolders& operator=(const ModuleFolders&) = delete;
+  ModuleFolders(ModuleFolders&&) = delete;
+  ModuleFolders& operator=(ModuleFolders&&) = delete;
+
+ private:
+  void create(const std::wstring& folder) {
+    if (CreateDirectoryW(win32::extended_path(folder).c_str(), nullptr)) {
+      folders_.push_back(folder);
+    }
+  }
+  std::wstring root_;
+  std::vector<std::wstring> folders_;
+  std::vector<std::wstring> files_;
+};
+
+const Module* test_module_of(const Snapshot& snapshot, std::uint32_t pid) {
+  const Process* process = snapshot.find_process(pid);
+  return process == nullptr ? nullptr : find_module(*process, "thx_test_module.dll");
+}
+
+TEST(ToolhelpSource, AModuleLoadedByTwoSpellingsOfOnePathIsOneFile) {
+  ModuleFolders folders;
+  const std::wstring path = folders.place(L"spelling");
+  WinChild lower_case(L"--load \"" + path + L"\"");
+  WinChild upper_case(L"--load \"" + upper(path) + L"\"");
+  ASSERT_TRUE(lower_case.wait_ready());
+  ASSERT_TRUE(upper_case.wait_ready());
+  auto source = make_platform_source();
+  const auto snapshot = std::make_shared<const Snapshot>(
+      source->take(request_of({Kind::processes, Kind::modules}), {}));
+  const Module* one = test_module_of(*snapshot, lower_case.pid());
+  const Module* other = test_module_of(*snapshot, upper_case.pid());
+  ASSERT_NE(one, nullptr);
+  ASSERT_NE(other, nullptr);
+  RecordProperty("spelling_one", one->path());
+  RecordProperty("spelling_other", other->path());
+  EXPECT_EQ(one->file, other->file);
+  Aggregator aggregator{AggregatorSettings{}};
+  const auto aggregate = aggregator.update(snapshot);
+  const auto series = std::ranges::count_if(aggregate->modules, [](const ModuleSeries& module) {
+    return ends_with_nocase(module.path, "\\spelling\\thx_test_module.dll");
+  });
+  EXPECT_EQ(series, 1);
+  for (const ModuleSeries& module : aggregate->modules) {
+    if (ends_with_nocase(module.path, "\\spelling\\thx_test_module.dll")) {
+      EXPECT_EQ(module.processes, 2U);
+    }
+  }
+}
+
+TEST(ToolhelpSource, NonAsciiAndLongModulePathsAreReportedExactly) {
+  ModuleFolders folders;
+  const std::wstring unicode =
+      folders.place(L"m\u00f6dule \u043c\u043e\u0434\u0443\u043b\u044c \u6a21\u5757");
+  std::wstring deep;
+  while (deep.size() < 300) {
+    deep += (deep.empty() ? L"" : L"\\") + std::wstring(60, L'd');
+  }
+  const std::wstring long_path = folders.place(deep);
+  ASSERT_GT(long_path.size(), std::size_t{MAX_PATH});
+  WinChild unicode_child(L"--load \"" + unicode + L"\"");
+  WinChild long_child(L"--load \"" + win32::extended_path(long_path) + L"\"");
+  ASSERT_TRUE(unicode_child.wait_ready());
+  const bool long_loaded = long_child.wait_ready();
+  auto source = make_platform_source();
+  const Snapshot snapshot = source->take(request_of({Kind::processes, Kind::modules}), {});
+  const Module* unicode_module = test_module_of(snapshot, unicode_child.pid());
+  ASSERT_NE(unicode_module, nullptr);
+  EXPECT_EQ(unicode_module->path(), win32::to_utf8(unicode));
+  ASSERT_TRUE(long_loaded) << "the child could not load a DLL from a path of " << long_path.size()
+                           << " characters";
+  const Module* long_module = test_module_of(snapshot, long_child.pid());
+  ASSERT_NE(long_module, nullptr);
+  EXPECT_EQ(long_module->path(), win32::to_utf8(long_path));
+  for (const std::string& path : {unicode_module->path(), long_module->path()}) {
+    const auto version = snapshot.module_versions.find(path);
+    ASSERT_NE(version, snapshot.module_versions.end()) << path;
+    EXPECT_EQ(version->second.file_version, "1.2.3.4") << path;
+  }
+}
+
+// ---- Resources
+// -----------------------------------------------------------------------------------
+
+TEST(ToolhelpSource, ResourcesShowWhatAChildBurnedTouchedOpenedAndWrote) {
+  const std::wstring file =
+      temp_folder() + L"thx_written_" + std::to_wstring(GetCurrentProcessId()) + L".bin";
+  // Burning CPU under Wine would show nothing (see below): only on Windows.
+  const std::wstring burn = running_under_wine() ? L"0" : L"2000";
+  WinChild child(L"--burn-ms " + burn +
+                 L" --touch-mb 256 --open-files 500 --write-mb 64 --write-to \"" + file + L"\"");
+  ASSERT_TRUE(child.wait_ready());
+  auto source = make_platform_source();
+  const Snapshot snapshot = source->take(request_of({Kind::processes}), {});
+  const Process* process = snapshot.find_process(child.pid());
+  ASSERT_NE(process, nullptr);
+  const ProcessResources& used = process->resources;
+  constexpr std::uint64_t kMiB = 1024 * 1024;
+  ASSERT_TRUE(used.resident_bytes && used.private_bytes);
+  EXPECT_GE(*used.resident_bytes, 256 * kMiB);
+  EXPECT_GE(*used.private_bytes, 256 * kMiB);
+  if (running_under_wine()) {
+    // Wine 8.0 answers the caller's own CPU times for any process, zero I/O and zero handles:
+    // the source leaves those facts empty rather than export them.
+    EXPECT_FALSE(used.cpu_user_seconds.has_value());
+    EXPECT_FALSE(used.io_write_bytes.has_value());
+    EXPECT_FALSE(used.handles.has_value());
+  } else {
+    ASSERT_TRUE(used.cpu_user_seconds && used.cpu_system_seconds);
+    const double cpu = *used.cpu_user_seconds + *used.cpu_system_seconds;
+    EXPECT_GE(cpu, 2.0 * 0.75);
+    EXPECT_LE(cpu, 2.0 * 1.25);
+    ASSERT_TRUE(used.handles.has_value());
+    EXPECT_GE(*used.handles, 500U);
+    ASSERT_TRUE(used.io_write_bytes.has_value());
+    EXPECT_GE(*used.io_write_bytes, 64 * kMiB);
+  }
+  child.terminate();
+  DeleteFileW(file.c_str());
+}
+
 // ---- The module version cache ------------------------------------------------------------------
 
 std::wstring system_dll_path(const wchar_t* name) {
@@ -457,6 +825,16 @@ TEST(ModuleVersionCache, OpensAFileOnlyWhenItChanged) {
   cache.prune();
   EXPECT_EQ(cache.size(), 1U) << "the copy was not seen by the last fill and is forgotten";
   DeleteFileW(copy.c_str());
+}
+
+TEST(ModuleVersionCache, AFileThatCannotBeFoundIsNotLookedUpAgainBeforeItsRetryTime) {
+  win32::ModuleVersionCache cache;
+  for (int i = 0; i < 3; ++i) {
+    Snapshot snapshot = snapshot_with_module(temp_folder() + L"thx_no_such_module.dll");
+    ASSERT_TRUE(cache.fill(snapshot, {}));
+    EXPECT_TRUE(snapshot.module_versions.empty());
+  }
+  EXPECT_EQ(cache.files_looked_up(), 1U);
 }
 
 }  // namespace

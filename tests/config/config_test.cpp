@@ -197,14 +197,21 @@ TEST(ConfigLoad, ReadsEveryField) {
   ASSERT_EQ(config.grouping.rules.size(), 2U);
   EXPECT_EQ(config.grouping.rules[0].group, "svc-{service}");
   EXPECT_EQ(config.grouping.rules[0].name->pattern(), "^svchost\\.exe$");
+  ASSERT_TRUE(config.grouping.rules[0].command_line.has_value());
+  EXPECT_EQ(config.grouping.rules[0].command_line->pattern(), "-k\\s+(?<service>\\S+)");
   EXPECT_FALSE(config.grouping.rules[0].path.has_value());
+  EXPECT_EQ(config.grouping.rules[1].group, "all");
   EXPECT_FALSE(config.grouping.rules[1].name.has_value());
   EXPECT_TRUE(config.grouping.uses_command_line());
   EXPECT_EQ(config.grouping.unmatched_group, "");
+  EXPECT_THAT(patterns(config.modules.include), ElementsAre("a"));
   EXPECT_THAT(patterns(config.modules.exclude), ElementsAre("b", "c"));
   EXPECT_EQ(config.modules.max_series, 1U);
+  EXPECT_THAT(patterns(config.per_process.include), ElementsAre("^x$"));
   EXPECT_EQ(config.per_process.max_series, 0U);
   EXPECT_EQ(config.log.level, "off");
+  EXPECT_EQ(config.log.file, "x.log");
+  EXPECT_EQ(config.log.file_max_bytes, 1024U);
   EXPECT_EQ(config.log.file_max_files, 1U);
 }
 
@@ -320,6 +327,76 @@ TEST(ConfigWeb, ListenAddress) {
                 StartsWith("$.web.listen_address: expected \"host:port\""))
         << bad;
   }
+}
+
+// One rule for a listen address, whether it comes from the file or from --web.listen-address:
+// exactly one host:port. The flag's error carries the same message under the flag's name.
+TEST(ConfigWeb, ListenAddressFromFileAndFlagGetTheSameMessage) {
+  const std::vector<std::string> bad = {
+      "19818,19819",        // a list
+      ":19818,:19819",      // a list of :ports
+      "127.0.0.1:80,:81",   // a list after a host
+      ":9835s",             // a suffix (once taken for TLS)
+      ":9835 ",             // trailing space
+      " :9835",             // leading space
+      "garbage",            // no port at all
+      "host:",              // empty port
+      "::1:9835",           // IPv6 without brackets
+      "[::1]",              // IPv6 without port
+      "[::1]:9835x",        // IPv6 with a suffix
+      "[::1]:99999",        // port out of range
+      "[fe80::1%eth0]:80",  // zone ids are not taken
+      "[1.2.3.4]:80",       // IPv4 in brackets
+      "a..b:80",            // empty label
+      ".:80",               // nothing but a dot
+      "1.2.3:80",           // three parts
+  };
+  for (const std::string& address : bad) {
+    const auto file = load_config_text(R"({"web": {"listen_address": )" + quote(address) + "}}");
+    const auto flag = load_config_text(
+        "{}", "<config>", {{"--web.listen-address", {"web", "listen_address"}, address}});
+    ASSERT_EQ(file.errors.size(), 1U) << address;
+    ASSERT_EQ(flag.errors.size(), 1U) << address;
+    EXPECT_EQ(file.errors[0].path, "$.web.listen_address");
+    EXPECT_EQ(flag.errors[0].path, "--web.listen-address");
+    EXPECT_EQ(file.errors[0].message, flag.errors[0].message) << address;
+    EXPECT_THAT(flag.errors[0].message, StartsWith("expected \"host:port\"")) << address;
+    EXPECT_EQ(listen_address_problem(address), file.errors[0].message) << address;
+    EXPECT_FALSE(flag.config.has_value());
+  }
+  for (const char* good : {":9835", "127.0.0.1:9835", "[::1]:9835", "[::]:0", "[2001:db8::1]:65535",
+                           "localhost:80", "host_1.example:1"}) {
+    EXPECT_EQ(listen_address_problem(good), std::nullopt) << good;
+    const auto flag = load_config_text(R"({"web": {"listen_address": "nope"}})", "<config>",
+                                       {{"--web.listen-address", {"web", "listen_address"}, good}});
+    ASSERT_TRUE(flag.config.has_value()) << good;  // the flag wins over the file's value
+    EXPECT_EQ(flag.config->web.listen_address, good);
+  }
+}
+
+TEST(ConfigOverrides, FlagsGoThroughTheFilesChecks) {
+  const auto result = load_config_text(
+      R"({"log": {"level": "debug"}})", "<config>",
+      {{"--web.telemetry-path", {"web", "telemetry_path"}, std::string("/healthz")},
+       {"--log.level", {"log", "level"}, std::string("loud")},
+       {"--kinds", {"collection", "kinds"}, std::vector<std::string>{"processes", "heap_blocks"}}});
+  EXPECT_THAT(errors_of(result),
+              ::testing::UnorderedElementsAre(
+                  "--web.telemetry-path: \"/healthz\" is reserved by the exporter; use another "
+                  "path such as \"/metrics\"",
+                  "--log.level: expected one of trace, debug, info, warn, error, critical, off; "
+                  "got \"loud\"",
+                  "--kinds: \"heap_blocks\" requires \"heaps\": blocks are counted per heap"));
+  // A value the file cannot hold an override in is the file's error, not the flag's.
+  EXPECT_THAT(errors_of(load_config_text(
+                  R"({"web": 5})", "<config>",
+                  {{"--web.listen-address", {"web", "listen_address"}, std::string(":1")}})),
+              ElementsAre("$.web: expected an object, got 5"));
+  const Config config =
+      load_config_text("{}", "<config>",
+                       {{"--web.enable-lifecycle", {"web", "enable_lifecycle"}, true}})
+          .config.value_or(Config{});
+  EXPECT_TRUE(config.web.enable_lifecycle);
 }
 
 TEST(ConfigWeb, TelemetryPath) {

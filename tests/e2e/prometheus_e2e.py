@@ -2,6 +2,7 @@
 """The Prometheus and Grafana files of deploy/ against a real Prometheus server and real exporters.
 
   prometheus_e2e.py --bin-dir DIR [--wine WINE_RUN_SCRIPT --wine-prefix DIR] [--linux-bin-dir DIR]
+                    [--fleet]
   prometheus_e2e.py --rules-only
 
 Without --wine, --bin-dir holds the Linux build (toolhelp_exporter, thx_sleeper) and the fleet is
@@ -15,7 +16,12 @@ Then, through Prometheus' HTTP API, every recording rule and every dashboard que
 variables substituted) must return data for every host, and every rule must evaluate without
 error. promtool checks the configuration and the rules and runs the rule unit tests.
 
+--fleet runs the same checks on the fleet path instead: a Prometheus in agent mode
+(deploy/prometheus/agent.yml) scrapes the hosts and remote-writes to a central Prometheus
+(central.yml, --web.enable-remote-write-receiver) that evaluates the rules and is queried, and
+prints the series counts per host and after the recording rules.
 --rules-only runs just the promtool checks and unit tests (no exporter, no server).
+Every exporter must stop cleanly (status 0 on Linux, no sanitizer report).
 Exits 77 (ctest's skip code for these tests) when prometheus, promtool or PyYAML is missing.
 """
 import argparse
@@ -34,6 +40,9 @@ import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import thx_test_support as support  # noqa: E402
 
 try:
     import yaml
@@ -178,17 +187,25 @@ class Host:
         raise AssertionError(f"{self.name} exporter not healthy in {timeout}s: {self.log_text()}")
 
     def log_text(self):
+        return self.full_log_text()[-4000:]
+
+    def full_log_text(self):
         if self.log is None:
             return ""
         self.log.flush()
         self.log.seek(0)
-        return self.log.read()[-4000:]
+        return self.log.read()
 
     def stop(self):
+        """Stops the exporter (failing unless it ended cleanly: status 0 on Linux, no sanitizer
+        report) and its sleepers."""
         try:
-            if self.exporter is not None:
-                stop_process(self.exporter)
-            self.kill_sleepers(len(self.sleepers))
+            try:
+                if self.exporter is not None:
+                    support.stop(self.exporter, self.full_log_text,
+                                 f"{self.name} toolhelp_exporter", windows=bool(self.wine))
+            finally:
+                self.kill_sleepers(len(self.sleepers))
         finally:
             if self.log is not None:
                 self.log.close()
@@ -198,13 +215,18 @@ class Host:
 class Prometheus:
     """A real Prometheus server on a free loopback port, with its own TSDB in a temporary dir."""
 
-    def __init__(self, config_path, workdir):
+    def __init__(self, config_path, workdir, name="prometheus", agent=False, receiver=False):
+        """agent: agent mode (scrape and remote_write only); receiver: accepts remote writes."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(workdir, "prometheus.log"), "w+")
+        self.log = open(os.path.join(workdir, name + ".log"), "w+")
+        storage = os.path.join(workdir, name + "-data")
+        flags = (["--enable-feature=agent", "--storage.agent.path=" + storage] if agent
+                 else ["--storage.tsdb.path=" + storage])
+        if receiver:
+            flags.append("--web.enable-remote-write-receiver")
         self.process = subprocess.Popen(
-            ["prometheus", "--config.file=" + config_path,
-             "--storage.tsdb.path=" + os.path.join(workdir, "data"),
+            ["prometheus", "--config.file=" + config_path, *flags,
              "--web.listen-address=127.0.0.1:%d" % self.port, "--log.level=warn"],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir)
 
@@ -327,6 +349,12 @@ class RulesTest(unittest.TestCase):
         rc, output = run("promtool", "check", "config", os.path.join(PROMETHEUS_DIR,
                                                                       "prometheus.yml"))
         self.assertEqual(rc, 0, output)
+        rc, output = run("promtool", "check", "config", "--agent",
+                         os.path.join(PROMETHEUS_DIR, "agent.yml"))
+        self.assertEqual(rc, 0, output)
+        rc, output = run("promtool", "check", "config", os.path.join(PROMETHEUS_DIR,
+                                                                      "central.yml"))
+        self.assertEqual(rc, 0, output)
 
     def test_dashboard_shape(self):
         dashboard, queries = dashboard_queries()
@@ -354,10 +382,9 @@ class PrometheusTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if ARGS.rules_only:
-            raise unittest.SkipTest("--rules-only")
         cls.hosts = []
         cls.prometheus = None
+        cls.agent = None
         cls.workdir = tempfile.mkdtemp(prefix="thx-prom-")
         try:
             cls._start()
@@ -375,9 +402,15 @@ class PrometheusTest(unittest.TestCase):
             if cls.prometheus is not None:
                 cls.prometheus.stop()
         finally:
-            for host in cls.hosts:
-                host.stop()
+            failures = []
+            for host in cls.hosts:  # every host stopped, even when one of them ended badly
+                try:
+                    host.stop()
+                except AssertionError as failure:
+                    failures.append(str(failure))
             shutil.rmtree(cls.workdir, ignore_errors=True)
+            if failures:
+                raise AssertionError("\n".join(failures))
 
     @classmethod
     def _start(cls):
@@ -399,12 +432,7 @@ class PrometheusTest(unittest.TestCase):
         for host in cls.hosts:
             host.wait_healthy(cls.timeout)
 
-        config_path = cls._write_prometheus_config()
-        rc, output = run("promtool", "check", "config", config_path)
-        if rc != 0:
-            raise AssertionError("promtool check config (generated): " + output)
-        cls.prometheus = Prometheus(config_path, cls.workdir)
-        cls.prometheus.wait_ready()
+        cls._start_prometheus()
 
         # Churn after the exporters started: two starts and one exit per host.
         time.sleep(2)
@@ -412,6 +440,16 @@ class PrometheusTest(unittest.TestCase):
             host.start_sleepers(2)
             host.kill_sleepers(1)
         cls._wait_for_data()
+
+    @classmethod
+    def _start_prometheus(cls):
+        """One Prometheus that scrapes the hosts and evaluates the rules."""
+        config_path = cls._write_prometheus_config()
+        rc, output = run("promtool", "check", "config", config_path)
+        if rc != 0:
+            raise AssertionError("promtool check config (generated): " + output)
+        cls.prometheus = Prometheus(config_path, cls.workdir)
+        cls.prometheus.wait_ready()
 
     @classmethod
     def _write_prometheus_config(cls):
@@ -553,13 +591,98 @@ class PrometheusTest(unittest.TestCase):
                         self.assertIn("sleepers", values)
 
     def test_module_versions_on_windows(self):
-        if not self.windows_hosts():
-            self.skipTest("no Windows host")
+        self.assertTrue(self.windows_hosts(), "run with --wine")
         for host in self.windows_hosts():
             info = self.assert_data(f'toolhelp_module_info{{instance="{host.instance}"}}',
                                     host.name)
             self.assertIn("file_version", info[0]["metric"])
         self.assert_data("module_path_version:toolhelp_module_hosts:count", "fleet")
+
+
+class FleetTest(PrometheusTest):
+    """The fleet path: a Prometheus in agent mode (deploy/prometheus/agent.yml) scrapes the
+    exporters and remote-writes to a central Prometheus (central.yml) that receives the writes
+    and evaluates the recording rules and alerts. Every test of PrometheusTest runs against the
+    central server: every rule, every dashboard query, for every host."""
+
+    @classmethod
+    def _start_prometheus(cls):
+        interval = "3s" if ARGS.wine else "1s"
+        with open(os.path.join(PROMETHEUS_DIR, "central.yml")) as f:
+            central = yaml.safe_load(f)
+        central["global"]["evaluation_interval"] = "1s"
+        central["rule_files"] = RULE_FILES
+        central_path = os.path.join(cls.workdir, "central.yml")
+        with open(central_path, "w") as f:
+            yaml.safe_dump(central, f, sort_keys=False)
+        rc, output = run("promtool", "check", "config", central_path)
+        if rc != 0:
+            raise AssertionError("promtool check config (central): " + output)
+        cls.prometheus = Prometheus(central_path, cls.workdir, "central", receiver=True)
+        cls.prometheus.wait_ready()
+
+        with open(os.path.join(PROMETHEUS_DIR, "agent.yml")) as f:
+            agent = yaml.safe_load(f)
+        agent["global"].update(scrape_interval=interval, scrape_timeout=interval)
+        job = agent["scrape_configs"][0]
+        targets_dir = os.path.join(cls.workdir, "targets")
+        os.makedirs(targets_dir)
+        with open(os.path.join(targets_dir, "hosts.json"), "w") as f:
+            json.dump([{"targets": [h.instance], "labels": {"os": h.name}} for h in cls.hosts],
+                      f)
+        job["file_sd_configs"] = [{"files": [os.path.join(targets_dir, "*.json")],
+                                   "refresh_interval": "5s"}]
+        # The shipped URL names the central server; here it is the one just started. Samples
+        # are sent within a second rather than batched for minutes.
+        agent["remote_write"] = [{"url": cls.prometheus.url + "/api/v1/write",
+                                  "queue_config": {"batch_send_deadline": "1s"}}]
+        agent_path = os.path.join(cls.workdir, "agent.yml")
+        with open(agent_path, "w") as f:
+            yaml.safe_dump(agent, f, sort_keys=False)
+        rc, output = run("promtool", "check", "config", "--agent", agent_path)
+        if rc != 0:
+            raise AssertionError("promtool check config --agent: " + output)
+        cls.agent = Prometheus(agent_path, cls.workdir, "agent", agent=True)
+        cls.agent.wait_ready()
+
+    @classmethod
+    def _stop(cls):
+        try:
+            if getattr(cls, "agent", None) is not None:
+                cls.agent.stop()
+        finally:
+            super()._stop()
+
+    def test_series_per_host_and_per_fleet(self):
+        """The numbers of the README's fleet section: series each host sends, and what the
+        recording rules keep for the fleet, from this run's central server."""
+        per_host = {}
+        for host in self.hosts:
+            result = self.assert_data(f'count({{instance="{host.instance}"}})', host.name)
+            per_host[host.name] = int(float(result[0]["value"][1]))
+        recorded = self.prometheus.query('count by (__name__) ({__name__=~".+:.+"})')
+        by_rule = {r["metric"]["__name__"]: int(float(r["value"][1])) for r in recorded}
+        per_instance = sum(v for k, v in by_rule.items() if k.startswith("instance"))
+        fleet_wide = sum(v for k, v in by_rule.items() if not k.startswith("instance"))
+        self.assertTrue(by_rule, "no recorded series on the central server")
+        self.assertTrue(all(count > 0 for count in per_host.values()), per_host)
+        print(f"\n  series per host (raw, remote-written): {per_host}", file=sys.stderr)
+        print(f"  recorded series: {per_instance} per-host rules over {len(self.hosts)} "
+              f"host(s), {fleet_wide} fleet-wide: {by_rule}", file=sys.stderr)
+
+
+def load_tests(loader, tests, pattern):
+    """--rules-only: the promtool checks alone; --fleet: the agent and central server. Without
+    a Windows host the Windows-only test is left out (not skipped: it has nothing to test)."""
+    def cases(case):
+        return [test for test in loader.loadTestsFromTestCase(case)
+                if ARGS.wine or not test.id().endswith("_on_windows")]
+    if ARGS.fleet:
+        return unittest.TestSuite(cases(FleetTest))
+    suite = unittest.TestSuite(cases(RulesTest))
+    if not ARGS.rules_only:
+        suite.addTests(cases(PrometheusTest))
+    return suite
 
 
 def main():
@@ -570,20 +693,26 @@ def main():
     parser.add_argument("--wine-prefix")
     parser.add_argument("--linux-bin-dir")
     parser.add_argument("--rules-only", action="store_true")
+    parser.add_argument("--fleet", action="store_true",
+                        help="the fleet path: an agent remote-writing to a central server")
     ARGS, rest = parser.parse_known_args()
     if not ARGS.rules_only and not ARGS.bin_dir:
         parser.error("--bin-dir is required (or --rules-only)")
     missing = [tool for tool in (["promtool"] if ARGS.rules_only else ["promtool", "prometheus"])
                if shutil.which(tool) is None]
     if missing:
-        print(f"SKIP: {', '.join(missing)} not installed (Debian: apt-get install prometheus)")
-        sys.exit(77)
+        support.skip(f"{', '.join(missing)} not installed (Debian: apt-get install prometheus)")
     if yaml is None:
-        print(f"SKIP: {sys.executable} has no PyYAML (Debian: apt-get install python3-yaml)")
-        sys.exit(77)
+        support.skip(f"{sys.executable} has no PyYAML (Debian: apt-get install python3-yaml)")
     # ctest's timeout and Ctrl+C alike: unwind, so tearDownClass stops what the test started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
+    program = unittest.main(argv=[sys.argv[0], *rest], verbosity=2, exit=False)
+    if not program.result.wasSuccessful():
+        sys.exit(1)
+    if program.result.skipped:
+        for test, reason in program.result.skipped:
+            print(f"SKIPPED {test.id()}: {reason}")
+        sys.exit(support.SKIP_EXIT_CODE)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "collector/aggregate/aggregator.h"
+#include "collector/model/snapshot_json.h"
 
 namespace thx {
 namespace {
@@ -60,21 +66,97 @@ TEST(Metrics, TextFormatEscapesBackslashesAndQuotes) {
   EXPECT_NE(text.find("# TYPE toolhelp_group_process_starts_total counter"), std::string::npos);
 }
 
-TEST(Metrics, VanishedGroupDisappearsWithTheNextAggregate) {
-  MetricsCollectable collectable({"v", "r", "p"});
-  auto first = sample_aggregate();
-  collectable.publish(first);
-  auto second = sample_aggregate();
-  second->groups.clear();
-  collectable.publish(second);
-  for (const auto& family : collectable.Collect()) {
-    if (family.name == "toolhelp_group_processes") {
-      EXPECT_TRUE(family.metric.empty());
-    }
-    if (family.name == "toolhelp_group_process_starts_total") {
-      EXPECT_EQ(family.metric.size(), 1U);  // counters stay
-    }
+// Snapshots written as their JSON form, folded by the real Aggregator, rendered as a scrape
+// gets them: the families below are computed, not copied from the test's input.
+std::shared_ptr<const Snapshot> snapshot_from(const std::string& processes_and_threads) {
+  return std::make_shared<const Snapshot>(snapshot_from_json(nlohmann::json::parse(
+      R"({"platform": "linux", "taken_at_seconds": 1700000000,
+          "kinds": ["processes", "threads", "modules", "heaps"],
+          "status": {"processes": {"state": "complete"}, "threads": {"state": "complete"},
+                     "modules": {"state": "complete"}, "heaps": {"state": "complete"}},)" +
+      processes_and_threads + "}")));
+}
+
+std::string rendered(const std::shared_ptr<const Aggregate>& aggregate) {
+  return to_text_format(to_metric_families(aggregate.get(), {"v", "r", "linux"}, {}));
+}
+
+// Two nginx processes (one module shared, one not; three heaps) and a cron; threads of three
+// base priorities.
+const std::string kNginxAndCron = R"(
+  "processes": [
+    {"pid": 10, "name": "nginx", "start_time_ns": 1, "thread_count": 2, "modules_read": true,
+     "heaps_read": true,
+     "modules": [{"name": "libc.so.6", "path": "/lib/libc.so.6", "base_address": 4096, "size": 8},
+                 {"name": "libssl.so.3", "path": "/lib/libssl.so.3", "base_address": 8192,
+                  "size": 8}],
+     "heaps": [{"id": 1}, {"id": 2}]},
+    {"pid": 11, "name": "nginx", "start_time_ns": 2, "thread_count": 1, "modules_read": true,
+     "heaps_read": true,
+     "modules": [{"name": "libc.so.6", "path": "/lib/libc.so.6", "base_address": 4096, "size": 8}],
+     "heaps": [{"id": 3}]},
+    {"pid": 20, "name": "cron", "start_time_ns": 3, "thread_count": 1, "modules_read": true,
+     "heaps_read": true, "modules": [], "heaps": []}],
+  "threads": [{"tid": 10, "owner_pid": 10, "base_priority": 20},
+              {"tid": 12, "owner_pid": 10, "base_priority": 0},
+              {"tid": 11, "owner_pid": 11, "base_priority": 20},
+              {"tid": 20, "owner_pid": 20, "base_priority": 39}])";
+
+TEST(Metrics, GroupModulesHeapsAndPrioritiesAsRendered) {
+  Aggregator aggregator{AggregatorSettings{}};
+  const std::string text = rendered(aggregator.update(snapshot_from(kNginxAndCron)));
+  for (const char* line :
+       {"toolhelp_group_modules{group=\"nginx\"} 2\n", "toolhelp_group_modules{group=\"cron\"} 0\n",
+        "toolhelp_group_heaps{group=\"nginx\"} 3\n", "toolhelp_group_heaps{group=\"cron\"} 0\n",
+        "toolhelp_threads_by_base_priority{base_priority=\"0\"} 1\n",
+        "toolhelp_threads_by_base_priority{base_priority=\"20\"} 2\n",
+        "toolhelp_threads_by_base_priority{base_priority=\"39\"} 1\n",
+        "# TYPE toolhelp_group_modules gauge\n",
+        "# TYPE toolhelp_threads_by_base_priority gauge\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << " not in\n" << text;
   }
+  EXPECT_EQ(text.find("toolhelp_process_threads"), std::string::npos) << "per-process is opt-in";
+}
+
+TEST(Metrics, PerProcessFamiliesAsRenderedAndBounded) {
+  AggregatorSettings settings;
+  settings.per_process.include.emplace_back("^nginx$");
+  settings.per_process.max_series = 1;
+  Aggregator aggregator{settings};
+  const std::string text = rendered(aggregator.update(snapshot_from(kNginxAndCron)));
+  for (const char* line :
+       {"toolhelp_process_threads{pid=\"10\",name=\"nginx\"} 2\n",
+        "toolhelp_process_modules{pid=\"10\",name=\"nginx\"} 2\n",
+        "toolhelp_process_start_time_seconds{pid=\"10\",name=\"nginx\"} ",
+        "toolhelp_per_process_series_dropped 1\n", "# TYPE toolhelp_process_threads gauge\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << " not in\n" << text;
+  }
+  EXPECT_EQ(text.find("pid=\"11\""), std::string::npos) << "max_series is 1";
+  EXPECT_EQ(text.find("name=\"cron\""), std::string::npos) << "not included";
+}
+
+// A group whose processes all exited: its gauges go with the next aggregate, its counters stay
+// (the exit counted).
+TEST(Metrics, VanishedGroupDisappearsWithTheNextAggregate) {
+  Aggregator aggregator{AggregatorSettings{}};
+  MetricsCollectable collectable({"v", "r", "p"});
+  collectable.publish(aggregator.update(snapshot_from(kNginxAndCron)));
+  ASSERT_NE(collectable.text()->find("toolhelp_group_processes{group=\"cron\"} 1\n"),
+            std::string::npos);
+  collectable.publish(aggregator.update(snapshot_from(R"(
+    "processes": [{"pid": 10, "name": "nginx", "start_time_ns": 1, "thread_count": 1}],
+    "threads": [{"tid": 10, "owner_pid": 10, "base_priority": 20}])")));
+  const std::string text = *collectable.text();
+  for (const char* gauge : {"toolhelp_group_processes", "toolhelp_group_threads",
+                            "toolhelp_group_modules", "toolhelp_group_heaps"}) {
+    EXPECT_EQ(text.find(std::string(gauge) + "{group=\"cron\"}"), std::string::npos) << gauge;
+  }
+  EXPECT_NE(text.find("toolhelp_group_processes{group=\"nginx\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("toolhelp_group_process_exits_total{group=\"cron\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("toolhelp_group_process_exits_total{group=\"nginx\"} 1\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("base_priority=\"39\""), std::string::npos) << "cron's thread is gone";
 }
 
 TEST(Metrics, BeforeTheFirstSnapshotOnlyExporterInfoIsServed) {

@@ -13,7 +13,8 @@ count and resident memory at the end are those after the warm-up, within a small
 Wine the .exe and the generator run in one prefix (Tool Help there lists only that prefix's
 programs); the launcher execs into the Windows process, so its Linux descriptors and memory are
 measured too, but Windows handle counts live in wineserver and are not observable from Linux.
-Prints the numbers it measured.
+The exporter must stop cleanly at the end (status 0 on Linux) with no sanitizer report. Prints
+the numbers it measured.
 """
 import argparse
 import json
@@ -27,6 +28,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import thx_test_support as support  # noqa: E402
 
 FD_SLACK = 4                  # descriptors: a scrape's socket still closing, a log file rotated
 RSS_SLACK = 8 * 1024 * 1024   # bytes: allocator arenas settling after the warm-up
@@ -71,7 +75,7 @@ def parse_metrics(text):
     """{(name, frozenset(labels)): value}; raises Failure on any line the format does not allow."""
     samples = {}
     check(text.endswith("\n"), "scrape does not end with a newline")
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(support.exposition_lines(text), 1):
         if not line or line.startswith("# HELP ") or line.startswith("# TYPE "):
             continue
         match = SAMPLE_LINE.match(line)
@@ -151,9 +155,12 @@ class Exporter:
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def log_text(self):
+        return self.full_log_text()[-4000:]
+
+    def full_log_text(self):
         self.log.flush()
         self.log.seek(0)
-        return self.log.read()[-4000:]
+        return self.log.read()
 
     def alive(self):
         check(self.process.poll() is None,
@@ -179,15 +186,16 @@ class Exporter:
         raise Failure("exporter not ready in time:\n" + self.log_text())
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Stops the exporter; a Failure unless it ended cleanly (status 0 on Linux, no sanitizer
+        report, e.g. LeakSanitizer's at exit)."""
+        try:
+            support.stop(self.process, self.full_log_text, "toolhelp_exporter",
+                         windows=bool(self.args.wine))
+        except AssertionError as failure:
+            raise Failure(str(failure))
+        finally:
+            self.log.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def promtool_check(text):

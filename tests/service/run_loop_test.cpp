@@ -59,7 +59,7 @@ TEST(RunLoopConcurrency, ScrapesDuringSnapshotsAndReloadsAreAlwaysWhole) {
   const int port = test::free_port();
   std::atomic<int> loads{0};
   std::atomic<bool> settled{false};
-  Exporter exporter(
+  RunLoop exporter(
       config_for(port, "alpha"), [&] { return load_in_turn(loads, port, settled); },
       make_platform_source());
   exporter.listen();
@@ -149,7 +149,7 @@ TEST(RunLoopConcurrency, ScrapesDuringSnapshotsAndReloadsAreAlwaysWhole) {
 TEST(RunLoopConcurrency, FailedReloadKeepsServingTheRunningConfiguration) {
   const int port = test::free_port();
   std::atomic<int> loads{2};  // the first reload is the broken one
-  Exporter exporter(
+  RunLoop exporter(
       config_for(port, "alpha"), [&] { return load_in_turn(loads, port); }, make_platform_source());
   exporter.listen();
   ASSERT_TRUE(exporter.cycle(std::stop_token{}));
@@ -175,7 +175,7 @@ TEST(RunLoopReload, NewUsersAndNetworksApplyToTheNextRequest) {
   protected_config.web.listen_address = "127.0.0.1:1";
   protected_config.web.telemetry_path = "/elsewhere";
   std::atomic<int> reloads{0};
-  Exporter exporter(
+  RunLoop exporter(
       config_for(port, "alpha"),
       [&]() -> ConfigLoadResult {
         Config next = protected_config;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #endif
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -98,10 +99,10 @@ std::optional<std::string> raw_exchange(int port, const std::string& request_tex
 }
 
 std::optional<HttpResult> http_request(int port, const std::string& method, const std::string& path,
-                                       const std::string& extra_headers) {
+                                       const std::string& extra_headers, int timeout_ms) {
   const std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
                               extra_headers + "Content-Length: 0\r\nConnection: close\r\n\r\n";
-  auto response = raw_exchange(port, request);
+  auto response = raw_exchange(port, request, timeout_ms);
   if (!response || response->compare(0, 5, "HTTP/") != 0) {
     return std::nullopt;
   }
@@ -127,6 +128,45 @@ std::optional<HttpResult> http_request(int port, const std::string& method, cons
     result.body = body;
   }
   return result;
+}
+
+SlowClient::SlowClient(int port, const std::string& partial_request) {
+  ensure_winsock();
+  Socket s = socket(AF_INET, SOCK_STREAM, 0);
+  if (s == kInvalid) {
+    throw std::runtime_error("SlowClient: no socket");
+  }
+  sockaddr_in address = loopback(port);
+  if (connect(s, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close_socket(s);
+    throw std::runtime_error("SlowClient: cannot connect");
+  }
+  send(s, partial_request.data(), static_cast<int>(partial_request.size()), 0);
+  socket_ = static_cast<std::intptr_t>(s);
+}
+
+SlowClient::~SlowClient() {
+  close_socket(static_cast<Socket>(socket_));
+}
+
+bool SlowClient::wait_for_hang_up(int timeout_ms) {
+  const auto s = static_cast<Socket>(socket_);
+  set_timeout(s, timeout_ms);
+  char buffer[4096];
+  for (;;) {
+    const auto n = recv(s, buffer, sizeof buffer, 0);
+    if (n > 0) {
+      continue;  // whatever the server says before it hangs up (a 408, say)
+    }
+    if (n == 0) {
+      return true;
+    }
+#ifdef _WIN32
+    return WSAGetLastError() != WSAETIMEDOUT;  // a reset is a hang-up too
+#else
+    return errno != EAGAIN;  // the receive timeout (EWOULDBLOCK is EAGAIN on Linux)
+#endif
+  }
 }
 
 int free_port() {

@@ -1,0 +1,138 @@
+// thx_wine_cycle_bench: the Tool Help source's cycle cost with N extra processes (a benchmark,
+// not a test: it measures and prints, it asserts nothing).
+//
+//   thx_wine_cycle_bench [--processes N] [--cycles K] [--module-interval S]
+//
+// Starts N thx_win_child sleepers from this program's folder, waits until each runs, then takes
+// K snapshots (processes, threads, modules; command lines off) with the module interval S
+// (default 300) and prints one JSON object: the first (cold) cycle and the steady ones, wall and
+// this process's CPU seconds, and how many processes the snapshots held. Built for Windows; run
+// under Wine on the build machine.
+#include <windows.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "collector/platform_source.h"
+
+namespace {
+
+double cpu_seconds() {
+  FILETIME created{};
+  FILETIME exited{};
+  FILETIME kernel{};
+  FILETIME user{};
+  GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user);
+  const auto ticks = [](const FILETIME& time) {
+    return static_cast<double>((static_cast<unsigned long long>(time.dwHighDateTime) << 32U) |
+                               time.dwLowDateTime);
+  };
+  return (ticks(kernel) + ticks(user)) / 1e7;
+}
+
+std::wstring beside_this_program(const wchar_t* name) {
+  std::wstring path(32768, L'\0');
+  path.resize(GetModuleFileNameW(nullptr, path.data(), static_cast<DWORD>(path.size())));
+  return path.substr(0, path.find_last_of(L"\\/") + 1) + name;
+}
+
+struct Stats {
+  double median = 0.0;
+  double max = 0.0;
+};
+
+Stats stats_of(std::vector<double> values) {
+  if (values.empty()) {
+    return {};
+  }
+  std::sort(values.begin(), values.end());
+  return {values[values.size() / 2], values.back()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  long processes = 500;
+  long cycles = 10;
+  long module_interval = 300;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const long value = std::strtol(argv[i + 1], nullptr, 10);
+    if (std::strcmp(argv[i], "--processes") == 0) {
+      processes = value;
+    } else if (std::strcmp(argv[i], "--cycles") == 0) {
+      cycles = value;
+    } else if (std::strcmp(argv[i], "--module-interval") == 0) {
+      module_interval = value;
+    } else {
+      std::fprintf(stderr,
+                   "usage: thx_wine_cycle_bench [--processes N] [--cycles K] "
+                   "[--module-interval S]\n");
+      return 2;
+    }
+  }
+  const std::wstring program = beside_this_program(L"thx_win_child.exe");
+  std::vector<PROCESS_INFORMATION> children;
+  const auto spawn_start = std::chrono::steady_clock::now();
+  for (long i = 0; i < processes; ++i) {
+    std::wstring command_line = L"\"" + program + L"\"";
+    STARTUPINFOW startup{};
+    startup.cb = sizeof(startup);
+    PROCESS_INFORMATION info{};
+    if (!CreateProcessW(program.c_str(), command_line.data(), nullptr, nullptr, FALSE, 0, nullptr,
+                        nullptr, &startup, &info)) {
+      std::fprintf(stderr, "CreateProcessW failed: %lu\n", GetLastError());
+      break;
+    }
+    CloseHandle(info.hThread);
+    children.push_back(info);
+  }
+  // Every child has run its loader once its modules can be listed; a short settle is enough.
+  Sleep(2000);
+  const double spawn_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - spawn_start).count();
+
+  auto source = thx::make_platform_source();
+  thx::SnapshotRequest request;
+  request.kinds = {thx::Kind::processes, thx::Kind::threads, thx::Kind::modules};
+  request.module_interval = std::chrono::seconds(module_interval);
+  std::vector<double> walls;
+  std::vector<double> cpus;
+  double first_wall = 0.0;
+  double first_cpu = 0.0;
+  std::size_t listed = 0;
+  for (long cycle = 0; cycle < cycles; ++cycle) {
+    const double cpu_before = cpu_seconds();
+    const auto start = std::chrono::steady_clock::now();
+    const thx::Snapshot snapshot = source->take(request, {});
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double cpu = cpu_seconds() - cpu_before;
+    listed = snapshot.processes.size();
+    if (cycle == 0) {
+      first_wall = wall;
+      first_cpu = cpu;
+    } else {
+      walls.push_back(wall);
+      cpus.push_back(cpu);
+    }
+  }
+  for (const PROCESS_INFORMATION& child : children) {
+    TerminateProcess(child.hProcess, 0);
+    CloseHandle(child.hProcess);
+  }
+  const Stats wall = stats_of(walls);
+  const Stats cpu = stats_of(cpus);
+  std::printf(
+      "{\"children\": %zu, \"processes_listed\": %zu, \"spawn_seconds\": %.1f, "
+      "\"first_cycle\": {\"wall_seconds\": %.4f, \"cpu_seconds\": %.4f}, "
+      "\"steady_cycles\": {\"count\": %zu, \"wall_median_seconds\": %.4f, \"wall_max_seconds\": "
+      "%.4f, \"cpu_median_seconds\": %.4f, \"cpu_max_seconds\": %.4f}}\n",
+      children.size(), listed, spawn_seconds, first_wall, first_cpu, walls.size(), wall.median,
+      wall.max, cpu.median, cpu.max);
+  return 0;
+}

@@ -62,6 +62,8 @@ std::optional<CliOptions::Command> command_named(std::string_view word) {
     return Command::help;
   if (word == "hash-password")
     return Command::hash_password;
+  if (word == "metrics")
+    return Command::metrics;
   return std::nullopt;
 }
 
@@ -106,6 +108,8 @@ CliParseResult parse_command_line(const std::vector<std::string>& args) {
       options.telemetry_path = value;
     } else if (take_value(args, i, "--log.level", value, error)) {
       options.log_level = value;
+    } else if (take_value(args, i, "--from-snapshot", value, error)) {
+      options.from_snapshot = value;
     } else if (take_value(args, i, "--textfile", value, error)) {
       options.textfile = value;
     } else if (take_value(args, i, "--kinds", value, error)) {
@@ -122,6 +126,9 @@ CliParseResult parse_command_line(const std::vector<std::string>& args) {
   }
   if (options.command == CliOptions::Command::once && options.textfile.empty()) {
     return {std::nullopt, "once: --textfile PATH is required"};
+  }
+  if (options.command == CliOptions::Command::metrics && options.from_snapshot.empty()) {
+    return {std::nullopt, "metrics: --from-snapshot FILE is required"};
   }
   if (options.command == CliOptions::Command::check_config && options.config_file.empty() &&
       !options.print_defaults) {
@@ -141,12 +148,21 @@ Commands:
   snapshot [--json] [--kinds K,...]
                            print one snapshot: a table, or JSON with --json
   once --textfile PATH     take one snapshot and write its metrics to PATH atomically
+  metrics --from-snapshot FILE [--config.file=F]
+                           print the metrics (text format) that a saved snapshot JSON (from
+                           `snapshot --json` or /snapshot, any platform) gives under the
+                           configuration; build_info's platform is the file's
   check-config FILE        validate a configuration file; print every error; exit 1 if any
   check-config --defaults  print the embedded default configuration
   hash-password            read a password from standard input, print its salted hash for
                            web.basic_auth_users
-  service install [--config FILE] [--listen ADDR] [--start auto|delayed|manual] [--no-start]
-                           install the Windows service and start it (Windows only)
+  service install [--config.file=FILE] [--web.listen-address=ADDR]
+                  [--start auto|delayed|manual] [--no-start]
+                           install the Windows service (delayed start by default) and start it
+                           (Windows only)
+  service configure [--start auto|delayed|manual]
+                           apply the service settings again to an installed service (the MSI
+                           runs this)
   service uninstall|start|stop|status
                            manage the installed service (Windows only)
   version                  print the version

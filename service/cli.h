@@ -12,7 +12,17 @@
 namespace thx {
 
 struct CliOptions {
-  enum class Command { serve, version, help, snapshot, once, check_config, service, hash_password };
+  enum class Command {
+    serve,
+    version,
+    help,
+    snapshot,
+    once,
+    check_config,
+    service,
+    hash_password,
+    metrics
+  };
   Command command = Command::serve;
 
   std::string config_file;                    // --config.file; empty: the embedded defaults
@@ -24,6 +34,7 @@ struct CliOptions {
   bool json = false;                      // snapshot --json
   std::optional<KindSet> kinds;           // snapshot/once --kinds processes,threads,...
   std::string textfile;                   // once --textfile PATH
+  std::string from_snapshot;              // metrics --from-snapshot FILE
   bool print_defaults = false;            // check-config --defaults
   std::vector<std::string> service_args;  // service <verb> [options]: Windows only
   bool run_as_service = false;            // --service: started by the Service Control Manager

@@ -11,8 +11,8 @@
 
 #ifdef _WIN32
 #include <spdlog/sinks/win_eventlog_sink.h>
-// After windows.h, which the sink brings in.
-#include <shlobj.h>
+
+#include "service/windows_security.h"
 #endif
 
 namespace thx {
@@ -23,16 +23,15 @@ namespace {
 // rather than %ProgramData%, which Wine sets differently for services.
 std::string log_file_for(const LogSettings& config, LogMode mode) {
 #ifdef _WIN32
-  wchar_t* program_data = nullptr;
-  if (config.file.empty() && mode == LogMode::windows_service &&
-      SHGetKnownFolderPath(FOLDERID_ProgramData, 0, nullptr, &program_data) >= 0) {
-    const std::filesystem::path folder = std::filesystem::path(program_data) / "toolhelp_exporter";
-    CoTaskMemFree(program_data);
-    std::error_code ignored;  // a failure shows as the file failing to open
-    std::filesystem::create_directories(folder, ignored);
+  if (config.file.empty() && mode == LogMode::windows_service) {
+    // Created with a protected ACL, and refused when a user made it first or made it a junction:
+    // SYSTEM must not write where a user points it. The service's start reports the problem.
+    const std::filesystem::path folder = winsec::data_folder();
+    if (folder.empty() || !winsec::prepare_data_folder(folder).empty()) {
+      return {};
+    }
     return (folder / "toolhelp_exporter.log").string();  // spdlog opens narrow names
   }
-  CoTaskMemFree(program_data);
 #endif
   static_cast<void>(mode);
   return config.file;

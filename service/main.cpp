@@ -15,6 +15,7 @@
 #include "service/cli.h"
 #include "service/logging.h"
 #include "service/platform.h"
+#include "service/replay.h"
 #include "service/run_loop.h"
 #include "service/snapshot_command.h"
 #include "service/version.h"
@@ -77,6 +78,25 @@ int one_snapshot(const CliOptions& options) {
   return 0;
 }
 
+// `metrics --from-snapshot FILE`: what a saved snapshot (or recording) gives, on any platform.
+int metrics_command(const CliOptions& options) {
+  ConfigLoadResult loaded = load_effective_config(options);
+  if (!loaded.config) {
+    for (const ConfigError& error : loaded.errors) {
+      std::cerr << error.path << ": " << error.message << "\n";
+    }
+    return 1;
+  }
+  try {
+    std::cout << replay_metrics_text(read_snapshots_file(path_from_utf8(options.from_snapshot)),
+                                     *loaded.config);
+  } catch (const std::exception& error) {
+    std::cerr << options.from_snapshot << ": " << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 // Reads one line (the password) from standard input and prints the hash to store.
 int hash_password_command() {
   std::string password;
@@ -133,6 +153,8 @@ int run(const std::vector<std::string>& args) {
       return service_command(options);
     case CliOptions::Command::hash_password:
       return hash_password_command();
+    case CliOptions::Command::metrics:
+      return metrics_command(options);
     case CliOptions::Command::serve:
       return serve(options);
   }

@@ -123,7 +123,17 @@ void RunLoop::listen() {
 }
 
 std::vector<int> RunLoop::listening_ports() const {
+  std::lock_guard lock(config_mutex_);
   return http_ ? http_->listening_ports() : std::vector<int>{};
+}
+
+void RunLoop::close_listener() {
+  std::unique_ptr<HttpServer> closing;
+  {
+    std::lock_guard lock(config_mutex_);  // reload() uses http_ under the same lock
+    closing = std::move(http_);
+  }
+  closing.reset();  // outside the lock: a /-/reload request being served may still need it
 }
 
 SnapshotRequest RunLoop::snapshot_request() const {

@@ -34,6 +34,8 @@ class RunLoop {
   // Binds the listener. Throws HttpServerError naming the address and the reason.
   void listen();
   [[nodiscard]] std::vector<int> listening_ports() const;
+  // Any thread: closes the listener now (a stop frees the port before the loop has returned).
+  void close_listener();
 
   // Snapshot, aggregate, publish once. Returns false when `stop` cut the snapshot short (nothing
   // is published then).

@@ -29,12 +29,12 @@ if not exist "%~f1" (
 rem Refuse a configuration the service could not start with; check-config names every error.
 "%EXE%" check-config "%~f1"
 if errorlevel 1 exit /b 1
-"%EXE%" service install --start auto --config "%~f1"
+"%EXE%" service install --start delayed --config.file "%~f1"
 if errorlevel 1 exit /b 1
 goto installed
 
 :install_defaults
-"%EXE%" service install --start auto
+"%EXE%" service install --start delayed
 if errorlevel 1 exit /b 1
 
 :installed

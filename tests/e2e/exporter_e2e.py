@@ -10,6 +10,7 @@ print no sanitizer report. Exits 77 (ctest: skipped) when a test skipped and non
 import argparse
 import atexit
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -444,9 +445,18 @@ class ExporterTest(unittest.TestCase):
             exporter.stop()
 
     def test_basic_auth(self):
+        # hash-password's output is PBKDF2-SHA256 as Python's hashlib computes it ...
         hashed = run("hash-password", input=b"s3cret\n")
         self.assertEqual(hashed.returncode, 0, hashed.stderr)
-        password_hash = hashed.stdout.decode().strip()
+        scheme, iterations, salt, key = hashed.stdout.decode().strip().split("$")
+        self.assertEqual(scheme, "pbkdf2-sha256")
+        self.assertEqual(hashlib.pbkdf2_hmac("sha256", b"s3cret", bytes.fromhex(salt),
+                                             int(iterations)).hex(), key)
+        # ... and the server takes a hash of fewer iterations made by hashlib (each wrong
+        # password below costs a full derivation, slow in the sanitizer build).
+        salt = os.urandom(16)
+        password_hash = "pbkdf2-sha256$1000$%s$%s" % (
+            salt.hex(), hashlib.pbkdf2_hmac("sha256", b"s3cret", salt, 1000).hex())
         exporter = Exporter(config={"collection": {"interval": "500ms"},
                                     "web": {"basic_auth_users": {"prom": password_hash}}})
         try:

@@ -6,7 +6,7 @@
 The one command an administrator types must leave a running service behind: no `service start`,
 no configuration file. A keeper program stands for the machine being up (under Wine, services
 live only while some Windows program runs); the install runs with no options at all when the
-default port is free here, otherwise with only --listen.
+default port is free here, otherwise with only --web.listen-address.
 """
 import argparse
 import os
@@ -77,8 +77,8 @@ def main():
         port, options = DEFAULT_PORT, []
         if not port_is_free(DEFAULT_PORT):
             port = free_port()
-            options = ["--listen", f"127.0.0.1:{port}"]
-            print(f"port {DEFAULT_PORT} is busy on this machine: installing with --listen", flush=True)
+            options = ["--web.listen-address", f"127.0.0.1:{port}"]
+            print(f"port {DEFAULT_PORT} is busy on this machine: installing with --web.listen-address", flush=True)
 
         installed = run(exe, "service", "install", *options)
         if installed.returncode != 0 or "state: RUNNING" not in installed.stdout:

@@ -274,8 +274,8 @@ class ServiceLifecycleTest : public ::testing::Test {
   // the output shows what the platform refused.
   ProcessResult install_and_start(const fs::path& config, int port, const wchar_t* extra = L"") {
     const ProcessResult installed =
-        run_exporter(L"service install --start manual --config " + quoted(config) +
-                     L" --listen 127.0.0.1:" + std::to_wstring(port) + extra);
+        run_exporter(L"service install --start manual --config.file " + quoted(config) +
+                     L" --web.listen-address=127.0.0.1:" + std::to_wstring(port) + extra);
     std::printf("service install said:\n%s", installed.output.c_str());
     return installed;
   }
@@ -339,18 +339,51 @@ void scrape_and_reload(SC_HANDLE service, int port, const fs::path& config,
       << GetLastError();
 }
 
-// STOP reaches STOPPED within 2 s, with no exit code.
-void stop_within_bound(SC_HANDLE service) {
+// Whether anything accepts a connection on 127.0.0.1:port.
+bool port_answers(int port) {
+  const SOCKET probe = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<u_short>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool connected =
+      connect(probe, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  closesocket(probe);
+  return connected;
+}
+
+// STOP reaches STOPPED with no exit code of any kind, the listener already closed when STOPPED
+// is first seen, and STOP_PENDING checkpoints that only grow. The time it took is printed, not
+// judged.
+void stop_honestly(SC_HANDLE service, int port) {
+  WSADATA wsa{};
+  ASSERT_EQ(WSAStartup(MAKEWORD(2, 2), &wsa), 0);
   SERVICE_STATUS control_status{};
   const auto stop_sent = std::chrono::steady_clock::now();
   ASSERT_TRUE(ControlService(service, SERVICE_CONTROL_STOP, &control_status)) << GetLastError();
-  const SERVICE_STATUS_PROCESS status = wait_for_state(service, SERVICE_STOPPED, 10s);
-  const auto stop_took = std::chrono::steady_clock::now() - stop_sent;
+  SERVICE_STATUS_PROCESS status = query(service);
+  DWORD last_checkpoint = 0;
+  int reports = 0;
+  const auto deadline = stop_sent + 60s;
+  while (status.dwCurrentState != SERVICE_STOPPED && std::chrono::steady_clock::now() < deadline) {
+    if (status.dwCurrentState == SERVICE_STOP_PENDING) {
+      EXPECT_GE(status.dwCheckPoint, last_checkpoint) << "checkpoints went back";
+      reports += status.dwCheckPoint != last_checkpoint ? 1 : 0;
+      last_checkpoint = status.dwCheckPoint;
+      EXPECT_GT(status.dwWaitHint, 0U);
+    }
+    status = query(service);
+  }
+  const bool answers = port_answers(port);  // at once: the listener must already be closed
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - stop_sent).count();
+  WSACleanup();
+  std::printf("STOP to STOPPED: %.3f s, STOP_PENDING checkpoints seen up to %lu (%d changes)\n",
+              seconds, last_checkpoint, reports);
   ASSERT_EQ(status.dwCurrentState, static_cast<DWORD>(SERVICE_STOPPED)) << describe(status);
-  const double seconds = std::chrono::duration<double>(stop_took).count();
-  std::printf("STOP to STOPPED: %.3f s\n", seconds);
-  EXPECT_LT(stop_took, 2s) << seconds << " s";
   EXPECT_EQ(status.dwWin32ExitCode, static_cast<DWORD>(NO_ERROR)) << describe(status);
+  EXPECT_EQ(status.dwServiceSpecificExitCode, 0U) << describe(status);
+  EXPECT_FALSE(answers) << "port " << port << " still accepts connections when STOPPED is seen";
 }
 
 TEST_F(ServiceLifecycleTest, InstallStartScrapeReloadStopUninstall) {
@@ -373,7 +406,7 @@ TEST_F(ServiceLifecycleTest, InstallStartScrapeReloadStopUninstall) {
     EXPECT_NE(status.output.find("state: RUNNING"), std::string::npos) << status.output;
 
     ASSERT_NO_FATAL_FAILURE(scrape_and_reload(service.get(), port, config, log_file));
-    ASSERT_NO_FATAL_FAILURE(stop_within_bound(service.get()));
+    ASSERT_NO_FATAL_FAILURE(stop_honestly(service.get(), port));
   }  // a deleted service goes once no handle to it is open
   const std::string log = read_file(log_file);
   EXPECT_NE(log.find("PARAMCHANGE"), std::string::npos) << log;
@@ -445,6 +478,75 @@ TEST_F(ServiceLifecycleTest, PortTakenStopsWithExitCodeAndNamesTheAddress) {
   const std::string log = read_file(log_file);
   EXPECT_NE(log.find("cannot start"), std::string::npos) << log;
   EXPECT_NE(log.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << log;
+}
+
+// A stop while the service cycles back to back (every 100 ms, modules and thread detail on):
+// STOPPED with exit code 0, the port closed by then, and a start right after binds the same
+// port again (what Restart-Service does).
+TEST_F(ServiceLifecycleTest, StopDuringCyclesEndsStoppedWithNoErrorAndFreesThePort) {
+  const int port = test::free_port();
+  const fs::path log_file = dir_ / "cycling.log";
+  const fs::path config = dir_ / "config.json";
+  write_file(config, R"({"collection": {"interval": "100ms", "module_interval": "100ms",
+                         "kinds": ["processes", "threads", "modules"], "thread_detail": true},
+                         "log": {"level": "debug", "file": )" +
+                         json_string(to_utf8(log_file.wstring())) + "}}");
+  ASSERT_NO_FATAL_FAILURE(install(config, port));
+  const ScHandle service = open_service(SERVICE_START | SERVICE_STOP | SERVICE_QUERY_STATUS);
+  ASSERT_TRUE(service) << GetLastError() << kScmHint;
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_NO_FATAL_FAILURE(start_running(service.get(), log_file));
+    const std::string metrics = scrape_until(port, "toolhelp_processes ", 15s);
+    ASSERT_NE(metrics.find("toolhelp_processes "), std::string::npos) << read_file(log_file);
+    ASSERT_NO_FATAL_FAILURE(stop_honestly(service.get(), port));
+  }
+  const std::string log = read_file(log_file);
+  EXPECT_NE(log.find("stopping: listener closed"), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped"), std::string::npos) << log;
+}
+
+// The old spellings stay as aliases of the flags `serve` takes.
+TEST_F(ServiceLifecycleTest, InstallAcceptsTheShortAliases) {
+  const int port = test::free_port();
+  const fs::path config = dir_ / "config.json";
+  write_file(config, config_json("{name}", dir_ / "alias.log"));
+  const ProcessResult installed =
+      run_exporter(L"service install --start manual --no-start --config " + quoted(config) +
+                   L" --listen 127.0.0.1:" + std::to_wstring(port));
+  ASSERT_EQ(installed.exit_code, 0U) << installed.output;
+  const ScHandle service = open_service(SERVICE_QUERY_CONFIG);
+  ASSERT_TRUE(service) << GetLastError() << kScmHint;
+  expect_command_line(service.get(), config);
+  EXPECT_NE(
+      binary_path(service.get()).find("--web.listen-address=127.0.0.1:" + std::to_string(port)),
+      std::string::npos)
+      << binary_path(service.get());
+}
+
+// `service install` refuses a listen address `check-config` refuses, with the same message, and
+// installs nothing.
+TEST_F(ServiceLifecycleTest, InstallRefusesWhatCheckConfigRefuses) {
+  for (const char* address : {"19818,19819", "garbage", ":9835s", "::1:9835", "[::1]"}) {
+    const fs::path config = dir_ / "listen.json";
+    write_file(config, std::string(R"({"web": {"listen_address": ")") + address + R"("}})");
+    const ProcessResult checked = run_exporter(L"check-config " + quoted(config));
+    EXPECT_EQ(checked.exit_code, 1U) << checked.output;
+    // "...: $.web.listen_address: <message>" -> <message>
+    const std::size_t at = checked.output.find("listen_address: ");
+    ASSERT_NE(at, std::string::npos) << checked.output;
+    const std::size_t from = at + std::string("listen_address: ").size();
+    std::string message = checked.output.substr(from, checked.output.find('\n', from) - from);
+    if (!message.empty() && message.back() == '\r') {
+      message.pop_back();
+    }
+
+    const ProcessResult installed = run_exporter(L"service install --web.listen-address=" +
+                                                 win32::to_wide(address) + L" --no-start");
+    EXPECT_EQ(installed.exit_code, 2U) << installed.output;
+    EXPECT_NE(installed.output.find("--web.listen-address: " + message), std::string::npos)
+        << address << "\ncheck-config: " << message << "\ninstall: " << installed.output;
+    EXPECT_FALSE(open_service(SERVICE_QUERY_STATUS)) << address;
+  }
 }
 
 // Event 1000 (what spdlog's Event Log sink reports) is the inserted line itself; the categories

@@ -29,8 +29,12 @@ constexpr std::string_view kDefaultConfigJson = R"({
     "enable_lifecycle": false,
     "allowed_networks": [],
     "basic_auth_users": {},
-    "max_connections": 8,
+    "max_connections": 64,
+    "max_connections_per_client": 8,
     "request_timeout": "10s",
+    "idle_timeout": "2m",
+    "enable_snapshot": true,
+    "snapshot_command_lines": false,
     "tls_cert_file": "",
     "tls_key_file": "",
     "tls_min_version": "TLS1.2"

@@ -137,8 +137,9 @@ Problem listen_address_problem(std::string_view text) {
 }
 
 Problem telemetry_path_problem(std::string_view path) {
-  if (!path.starts_with('/')) {
-    return "expected a path starting with \"/\", got " + quote(path);
+  if (!path.starts_with('/') || path.starts_with("//")) {
+    // "//host/x" would be a link to another host on the landing page.
+    return "expected an absolute path starting with a single \"/\", got " + quote(path);
   }
   if (std::find(routes::kReserved.begin(), routes::kReserved.end(), path) !=
       routes::kReserved.end()) {

@@ -1,85 +1,129 @@
 #include "exporter/http_server.h"
 
+#include "exporter/access/basic_auth.h"
 #include "exporter/access/network.h"
-#include "exporter/access/password.h"
-#ifdef __linux__
-#include "exporter/civetweb_tls.h"
+#ifdef THX_HAVE_TLS
+#include "exporter/tls.h"
 #endif
 
-#include <CivetServer.h>
-#include <civetweb.h>
-#include <prometheus/exposer.h>
-
-#ifdef _WIN32
-#include <winsock2.h>
-#include <ws2tcpip.h>
-#else
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#ifdef THX_HAVE_TLS
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #endif
 
 #include <algorithm>
-#include <array>
 #include <atomic>
+#include <cctype>
+#include <charconv>
 #include <chrono>
-#include <cstring>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 namespace thx {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
 namespace {
 
-// civetweb calls begin_request with its own context; the servers of this process are found by
-// the port a request came in on.
-std::mutex g_servers_mutex;
-std::map<int, HttpServer::Impl*> g_servers;
+// Request headers larger than this are refused before any handler runs.
+constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
+// A POST to an action may carry a small body (ignored); no other request may carry one.
+constexpr std::uint64_t kMaxActionBody = 4 * 1024;
+// Threads that move bytes, and threads that run handlers (handlers may hash passwords or render
+// JSON; the byte movers never wait for them).
+constexpr unsigned kIoThreads = 1;
+constexpr unsigned kWorkerThreads = 4;
 
-// civetweb reports why it could not start only through its log callback. Only what it says while
-// a server starts on this thread is kept: its worker threads log every failed request (a plain
-// HTTP request to the HTTPS port, for one), and nothing would ever read or trim that.
-thread_local bool t_starting = false;
-thread_local std::string t_start_log;
-
-int log_message(const mg_connection* /*conn*/, const char* message) {
-  if (t_starting && message != nullptr) {
-    if (!t_start_log.empty()) {
-      t_start_log += "; ";
-    }
-    t_start_log += message;
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
   }
-  return 1;  // handled: civetweb must not print to stderr itself
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
 }
 
-std::string url_decode(const char* text, std::size_t length) {
-  std::string out(length + 1, '\0');
-  const int n =
-      mg_url_decode(text, static_cast<int>(length), out.data(), static_cast<int>(out.size()), 1);
-  out.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
+// Query strings are form-encoded: %XX and '+' for a space. A malformed escape stays as it is.
+std::string url_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+               hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
   return out;
 }
 
-std::map<std::string, std::string> parse_query(const char* query) {
+std::map<std::string, std::string> parse_query(std::string_view query) {
   std::map<std::string, std::string> out;
-  if (query == nullptr) {
-    return out;
-  }
-  std::string_view rest(query);
-  while (!rest.empty()) {
-    const std::size_t amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
     const std::size_t eq = pair.find('=');
     const std::string_view key = pair.substr(0, eq);
     const std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
     if (!key.empty()) {
-      out[url_decode(key.data(), key.size())] = url_decode(value.data(), value.size());
+      out[url_decode(key)] = url_decode(value);
     }
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
   }
   return out;
 }
+
+// Who may ask: the allowed networks (checked when a connection is accepted) and, when users are
+// configured, HTTP basic authentication (checked per request, on the worker pool).
+class AccessControl {
+ public:
+  explicit AccessControl(const WebSettings& web) : auth(web.basic_auth_users) {
+    for (const std::string& text : web.allowed_networks) {
+      if (auto network = parse_ip_network(text)) {
+        networks_.push_back(*network);
+      }
+    }
+  }
+
+  [[nodiscard]] bool address_allowed(const std::optional<IpAddress>& address) const {
+    if (networks_.empty()) {
+      return true;
+    }
+    return address && std::any_of(networks_.begin(), networks_.end(),
+                                  [&](const IpNetwork& n) { return n.contains(*address); });
+  }
+
+  BasicAuth auth;
+
+ private:
+  std::vector<IpNetwork> networks_;
+};
 
 const char* reason_phrase(int status) {
   switch (status) {
@@ -95,6 +139,12 @@ const char* reason_phrase(int status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 413:
+      return "Content Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
     case 500:
       return "Internal Server Error";
     case 503:
@@ -104,332 +154,544 @@ const char* reason_phrase(int status) {
   }
 }
 
-void send(mg_connection* conn, const HttpResponse& response, const char* extra_headers = "") {
-  // Built as a string: mingw's printf family does not take %zu.
-  const std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                           reason_phrase(response.status) +
-                           "\r\nContent-Type: " + response.content_type +
-                           "\r\nContent-Length: " + std::to_string(response.payload().size()) +
-                           "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n" +
-                           extra_headers + "Connection: close\r\n\r\n";
-  mg_write(conn, head.data(), head.size());
-  const std::string_view body = response.payload();
-  mg_write(conn, body.data(), body.size());
+HttpResponse plain(int status, std::string text) {
+  return {status, "text/plain; charset=utf-8", std::move(text)};
 }
 
-std::optional<std::string> base64_decode(std::string_view text) {
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (char c : text) {
-    unsigned value = 0;
-    if (c >= 'A' && c <= 'Z') {
-      value = static_cast<unsigned>(c - 'A');
-    } else if (c >= 'a' && c <= 'z') {
-      value = static_cast<unsigned>(c - 'a' + 26);
-    } else if (c >= '0' && c <= '9') {
-      value = static_cast<unsigned>(c - '0' + 52);
-    } else if (c == '+') {
-      value = 62;
-    } else if (c == '/') {
-      value = 63;
-    } else if (c == '=') {
-      break;
-    } else {
-      return std::nullopt;
-    }
-    buffer = (buffer << 6U) | value;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> static_cast<unsigned>(bits)) & 0xFFU);
-    }
+// What a session sends: the status line and headers, and a view of the body kept alive by
+// `response` (a shared /metrics text is not copied).
+struct Answer {
+  HttpResponse response;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool use_gzip = false;
+  bool head = false;
+  bool close = false;
+};
+
+std::string_view view(beast::string_view text) {
+  return {text.data(), text.size()};
+}
+
+std::string remote_text(const tcp::endpoint& endpoint) {
+  asio::ip::address address = endpoint.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  return address.to_string();
+}
+
+std::optional<IpAddress> to_ip_address(const asio::ip::address& address) {
+  IpAddress out;
+  if (address.is_v4()) {
+    const auto bytes = address.to_v4().to_bytes();
+    std::copy(bytes.begin(), bytes.end(), out.bytes.begin());
+  } else {
+    const auto bytes = address.to_v6().to_bytes();
+    std::copy(bytes.begin(), bytes.end(), out.bytes.begin());
+    out.v6 = true;
   }
   return out;
 }
 
-// Who may ask: the allowed networks and, when users are configured, HTTP basic authentication.
-// Verified credentials are remembered by their SHA-256 so that a scrape every few seconds does
-// not pay for PBKDF2 each time.
-class AccessControl {
- public:
-  explicit AccessControl(const WebSettings& web) {
-    for (const std::string& text : web.allowed_networks) {
-      if (auto network = parse_ip_network(text)) {
-        networks_.push_back(*network);
-      }
-    }
-    for (const auto& [user, hash] : web.basic_auth_users) {
-      if (auto parsed = PasswordHash::parse(hash)) {
-        users_.emplace(user, *parsed);
-      }
-    }
-  }
-
-  [[nodiscard]] bool address_allowed(const char* remote_address) const {
-    if (networks_.empty()) {
-      return true;
-    }
-    auto address = parse_ip_address(remote_address);
-    return address && std::any_of(networks_.begin(), networks_.end(),
-                                  [&](const IpNetwork& n) { return n.contains(*address); });
-  }
-
-  [[nodiscard]] bool needs_credentials() const { return !users_.empty(); }
-
-  bool credentials_valid(const char* authorization) {
-    constexpr std::string_view kBasic = "Basic ";
-    if (authorization == nullptr || !std::string_view(authorization).starts_with(kBasic)) {
-      return false;
-    }
-    auto decoded = base64_decode(std::string_view(authorization).substr(kBasic.size()));
-    const std::size_t colon = decoded ? decoded->find(':') : std::string::npos;
-    if (colon == std::string::npos) {
-      return false;
-    }
-    const Sha256Digest fingerprint = sha256(*decoded);
-    {
-      std::lock_guard lock(mutex_);
-      if (verified_.contains(fingerprint)) {
-        return true;
-      }
-    }
-    auto user = users_.find(decoded->substr(0, colon));
-    if (user == users_.end() || !user->second.verify(decoded->substr(colon + 1))) {
-      return false;
-    }
-    std::lock_guard lock(mutex_);
-    if (verified_.size() >= 64) {
-      verified_.clear();  // bounded: a handful of scrapers use a handful of credentials
-    }
-    verified_.insert(fingerprint);
-    return true;
-  }
-
- private:
-  std::vector<IpNetwork> networks_;
-  std::map<std::string, PasswordHash, std::less<>> users_;
-  std::mutex mutex_;
-  std::set<Sha256Digest> verified_;
-};
-
-// civetweb's listener polls with a 2 s timeout and checks its stop flag only between polls, so
-// stopping could take 2 s. A connection to our own port wakes it at once.
-void knock(int port) {
-#ifdef _WIN32
-  using Socket = SOCKET;
-  const Socket invalid = INVALID_SOCKET;
-  auto close_socket = [](Socket s) { closesocket(s); };
-#else
-  using Socket = int;
-  const Socket invalid = -1;
-  auto close_socket = [](Socket s) { close(s); };
-#endif
-  Socket s = socket(AF_INET, SOCK_STREAM, 0);
-  if (s == invalid) {
-    return;
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  // Whether it connects does not matter: a refused knock means nothing is left to wake.
-  (void)connect(s, reinterpret_cast<const sockaddr*>(&address), sizeof address);
-  close_socket(s);
-}
-
 }  // namespace
 
+bool accepts_gzip(std::string_view accept_encoding) {
+  std::optional<bool> gzip;
+  std::optional<bool> any;
+  while (!accept_encoding.empty()) {
+    const std::size_t comma = accept_encoding.find(',');
+    std::string_view item = accept_encoding.substr(0, comma);
+    accept_encoding =
+        comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
+    auto trim = [](std::string_view s) {
+      while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+      }
+      while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+      }
+      return s;
+    };
+    const std::size_t semicolon = item.find(';');
+    std::string coding(trim(item.substr(0, semicolon)));
+    std::transform(coding.begin(), coding.end(), coding.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    bool positive = true;
+    std::string_view params =
+        semicolon == std::string_view::npos ? std::string_view() : item.substr(semicolon + 1);
+    while (!params.empty()) {
+      const std::size_t next = params.find(';');
+      const std::string_view param = trim(params.substr(0, next));
+      params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
+      if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+        // q=0, q=0.0, q=0.000 refuse; anything else above zero accepts.
+        const std::string_view value = param.substr(2);
+        positive = value.find_first_of("123456789") != std::string_view::npos;
+      }
+    }
+    if (coding == "gzip" || coding == "x-gzip") {
+      gzip = positive;
+    } else if (coding == "*") {
+      any = positive;
+    }
+  }
+  return gzip ? *gzip : any.value_or(false);
+}
+
+ListenAddress split_listen_address(const std::string& listen_address) {
+  if (listen_address.starts_with('[')) {
+    const std::size_t close = listen_address.find(']');
+    if (close != std::string::npos) {
+      const std::string rest = listen_address.substr(close + 1);
+      return {listen_address.substr(1, close - 1), rest.starts_with(':') ? rest.substr(1) : rest};
+    }
+  }
+  const std::size_t colon = listen_address.rfind(':');
+  if (colon == std::string::npos) {
+    return {"", listen_address};
+  }
+  return {listen_address.substr(0, colon), listen_address.substr(colon + 1)};
+}
+
 struct HttpServer::Impl {
-  explicit Impl(const WebSettings& web) : access(std::make_shared<AccessControl>(web)) {}
+  explicit Impl(const WebSettings& settings)
+      : web(settings), access(std::make_shared<AccessControl>(settings)) {}
+
+  const WebSettings web;
+  std::map<std::string, HttpRoute> routes;
 
   // Replaced whole by a reload; a request in flight keeps the one it started with.
-  std::shared_ptr<AccessControl> access;
   mutable std::mutex access_mutex;
-  std::map<std::string, HttpHandler> routes;
-  std::unique_ptr<prometheus::Exposer> exposer;
-  std::vector<int> ports;
-
+  std::shared_ptr<AccessControl> access;
   std::shared_ptr<AccessControl> current_access() const {
     std::lock_guard lock(access_mutex);
     return access;
   }
 
-  // Returns non-zero when the request was answered here; zero hands it to the Exposer.
-  int handle(mg_connection* conn) {
-    const mg_request_info* info = mg_get_request_info(conn);
-    const std::shared_ptr<AccessControl> gate = current_access();
-    if (!gate->address_allowed(info->remote_addr)) {
-      send(conn, {403, "text/plain; charset=utf-8", "forbidden\n"});
-      return 403;
+  // Open connections, overall and per client address.
+  std::mutex count_mutex;
+  std::size_t open = 0;
+  std::unordered_map<std::string, std::size_t> open_per_client;
+
+  bool admit(const std::string& client) {
+    std::lock_guard lock(count_mutex);
+    std::size_t& mine = open_per_client[client];
+    if (open >= web.max_connections || mine >= web.max_connections_per_client) {
+      if (mine == 0) {
+        open_per_client.erase(client);
+      }
+      return false;
     }
-    if (gate->needs_credentials() &&
-        !gate->credentials_valid(mg_get_header(conn, "Authorization"))) {
-      send(conn, {401, "text/plain; charset=utf-8", "unauthorized\n"},
-           "WWW-Authenticate: Basic realm=\"toolhelp_exporter\", charset=\"UTF-8\"\r\n");
-      return 401;
-    }
-    const char* uri = info->local_uri != nullptr ? info->local_uri : "";
-    auto route = routes.find(uri);
-    if (route == routes.end()) {
-      return 0;
-    }
-    HttpRequest request{info->request_method, uri, parse_query(info->query_string),
-                        info->remote_addr};
-    HttpResponse response;
-    try {
-      response = route->second(request);
-    } catch (const std::exception& error) {
-      response = {500, "text/plain; charset=utf-8", std::string("internal error: ") + error.what()};
-    }
-    send(conn, response);
-    return response.status;
+    ++open;
+    ++mine;
+    return true;
   }
+  void release(const std::string& client) {
+    std::lock_guard lock(count_mutex);
+    --open;
+    auto it = open_per_client.find(client);
+    if (it != open_per_client.end() && --it->second == 0) {
+      open_per_client.erase(it);
+    }
+  }
+
+#ifdef THX_HAVE_TLS
+  std::unique_ptr<asio::ssl::context> tls;
+#endif
+  asio::io_context io{static_cast<int>(kIoThreads)};
+  asio::thread_pool workers{kWorkerThreads};
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<int> ports;
+  std::vector<std::thread> threads;
+
+  void listen();
+  void accept(tcp::acceptor& acceptor);
+  void start_session(tcp::socket socket, const std::string& client);
+  Answer answer(const http::request_header<>& header, const std::string& client);
 };
 
 namespace {
 
-int begin_request(mg_connection* conn) {
-  const mg_request_info* info = mg_get_request_info(conn);
-  HttpServer::Impl* server = nullptr;
-  {
-    std::lock_guard lock(g_servers_mutex);
-    auto it = g_servers.find(info->server_port);
-    server = it == g_servers.end() ? nullptr : it->second;
-  }
-  if (server == nullptr) {
-    send(conn, {503, "text/plain; charset=utf-8", "starting\n"});
-    return 503;
-  }
-  return server->handle(conn);
-}
+// One connection: read a request's headers, hand the work to the worker pool, write the answer,
+// and again while the client keeps the connection alive.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(HttpServer::Impl& server, Stream stream, std::string client)
+      : server_(server), stream_(std::move(stream)), client_(std::move(client)) {}
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  Session(Session&&) = delete;
+  Session& operator=(Session&&) = delete;
+  ~Session() { server_.release(client_); }
 
-#ifdef __linux__
-// civetweb calls init_ssl inside mg_start, on the thread that starts the server, and gives it no
-// pointer of ours: the configuration being started travels in thread-locals.
-thread_local const WebSettings* t_tls_web = nullptr;
-thread_local std::string t_tls_error;
-
-// Returns 1: the certificate, key and protocol floor are set, civetweb must not load any itself.
-int init_ssl(void* ssl_ctx, void* /*user_data*/) {
-  if (t_tls_web == nullptr) {
-    t_tls_error = "TLS set-up was called outside a server start";
-    return -1;
-  }
-  if (auto problem = configure_tls_context(ssl_ctx, *t_tls_web)) {
-    t_tls_error = std::move(*problem);
-    return -1;
-  }
-  return 1;
-}
+  void start() {
+    lowest().expires_after(server_.web.request_timeout);
+#ifdef THX_HAVE_TLS
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code error) {
+                                if (!error) {
+                                  self->read_header();
+                                }
+                              });
+      return;
+    }
 #endif
+    read_header();
+  }
+
+ private:
+  beast::tcp_stream& lowest() {
+    return beast::get_lowest_layer(stream_);
+  }
+
+  // The headers of a request must arrive within the request timeout of its first byte (of the
+  // connection, for the first request).
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(kMaxHeaderBytes);
+    parser_->body_limit(kMaxActionBody);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](
+                                beast::error_code error, std::size_t) { self->on_header(error); });
+  }
+
+  // Between requests: wait up to the idle timeout for the next one to begin.
+  void wait_for_next() {
+    if (buffer_.size() > 0) {  // pipelined: the next request is already here
+      lowest().expires_after(server_.web.request_timeout);
+      read_header();
+      return;
+    }
+    lowest().expires_after(server_.web.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(1024), [self = this->shared_from_this()](
+                                                       beast::error_code error, std::size_t n) {
+      if (error) {
+        return;
+      }
+      self->buffer_.commit(n);
+      self->lowest().expires_after(self->server_.web.request_timeout);
+      self->read_header();
+    });
+  }
+
+  void on_header(beast::error_code error) {
+    if (error == http::error::header_limit) {
+      respond(Answer{plain(431, "request headers too large\n"), {}, false, false, true});
+      return;
+    }
+    if (error == http::error::body_limit) {  // a Content-Length beyond any body we take
+      respond(Answer{plain(413, "request body too large\n"), {}, false, false, true});
+      return;
+    }
+    if (error) {
+      if (error != http::error::end_of_stream && error != beast::error::timeout &&
+          error != asio::error::eof && error != asio::error::operation_aborted &&
+          error != asio::error::connection_reset) {
+        respond(Answer{plain(400, "malformed request\n"), {}, false, false, true});
+      }
+      return;
+    }
+    const auto& header = parser_->get();
+    const bool has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+    const bool is_action_post = header.method() == http::verb::post;
+    if (has_body && !is_action_post) {
+      // Not read: the connection is closed after the answer.
+      respond(Answer{plain(413, "this request takes no body\n"), {}, false, false, true});
+      return;
+    }
+    if (has_body) {
+      http::async_read(
+          stream_, buffer_, *parser_,
+          [self = this->shared_from_this()](beast::error_code read_error, std::size_t) {
+            if (read_error == http::error::body_limit) {
+              self->respond(Answer{plain(413, "request body too large\n"), {}, false, false, true});
+            } else if (!read_error) {
+              self->dispatch();
+            }
+          });
+      return;
+    }
+    dispatch();
+  }
+
+  // The handler (and password hashing) runs on the worker pool; the answer is written back on
+  // this connection's strand.
+  void dispatch() {
+    lowest().expires_never();  // the worker's time is not the client's
+    asio::post(server_.workers, [self = this->shared_from_this()] {
+      Answer answer = self->server_.answer(self->parser_->get(), self->client_);
+      if (!self->parser_->get().keep_alive()) {
+        answer.close = true;
+      }
+      asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+        self->respond(std::move(answer));
+      });
+    });
+  }
+
+  void respond(Answer answer) {
+    answer_ = std::move(answer);
+    const HttpResponse& response = answer_.response;
+    std::string_view body = response.payload();
+    if (answer_.use_gzip && response.shared_gzip) {
+      body = *response.shared_gzip;
+    }
+    response_.emplace();
+    auto& out = *response_;
+    out.version(11);
+    out.result(static_cast<unsigned>(response.status));
+    out.reason(reason_phrase(response.status));
+    out.set(http::field::content_type, response.content_type);
+    out.set(http::field::cache_control, "no-store");
+    out.set("X-Content-Type-Options", "nosniff");
+    if (response.shared_gzip) {
+      out.set(http::field::vary, "Accept-Encoding");
+    }
+    if (answer_.use_gzip && response.shared_gzip) {
+      out.set(http::field::content_encoding, "gzip");
+    }
+    for (const auto& [name, value] : answer_.headers) {
+      out.set(name, value);
+    }
+    out.content_length(body.size());
+    out.keep_alive(!answer_.close);
+    if (!answer_.head) {
+      out.body() = http::span_body<const char>::value_type(body.data(), body.size());
+    }
+    lowest().expires_after(server_.web.request_timeout);
+    http::async_write(stream_, *response_,
+                      [self = this->shared_from_this()](beast::error_code error, std::size_t) {
+                        self->on_written(error);
+                      });
+  }
+
+  void on_written(beast::error_code error) {
+    response_.reset();
+    const bool close = answer_.close;
+    answer_ = {};
+    if (error || close) {
+      beast::error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;  // the last handler to hold the session ends it
+    }
+    parser_.reset();
+    wait_for_next();
+  }
+
+  HttpServer::Impl& server_;
+  Stream stream_;
+  const std::string client_;
+  beast::flat_buffer buffer_{kMaxHeaderBytes + 1024};
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Answer answer_;
+  std::optional<http::response<http::span_body<const char>>> response_;
+};
 
 }  // namespace
 
-std::string civetweb_listening_port(const std::string& listen_address) {
-  if (!listen_address.empty() && listen_address.front() == ':') {
-    return listen_address.substr(1);
+Answer HttpServer::Impl::answer(const http::request_header<>& header, const std::string& client) {
+  Answer answer;
+  answer.head = header.method() == http::verb::head;  // whatever the answer, no body
+  const std::shared_ptr<AccessControl> gate = current_access();
+  if (gate->auth.enabled()) {
+    const auto authorization = header.find(http::field::authorization);
+    const std::string_view value =
+        authorization == header.end() ? std::string_view() : view(authorization->value());
+    const BasicAuth::Verdict verdict = gate->auth.check(value, client);
+    if (verdict == BasicAuth::Verdict::kLimited) {
+      answer.response = plain(429, "too many failed attempts; wait and try again\n");
+      answer.headers.emplace_back("Retry-After", std::to_string(BasicAuth::kFailureWindow.count()));
+      return answer;
+    }
+    if (verdict != BasicAuth::Verdict::kAllowed) {
+      answer.response = plain(401, "unauthorized\n");
+      answer.headers.emplace_back("WWW-Authenticate",
+                                  "Basic realm=\"toolhelp_exporter\", charset=\"UTF-8\"");
+      return answer;
+    }
   }
-  return listen_address;
+  const std::string_view target = view(header.target());
+  const std::size_t question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const auto route = routes.find(std::string(path));
+  if (route == routes.end()) {
+    answer.response = plain(404, "not found\n");
+    return answer;
+  }
+  const http::verb method = header.method();
+  const bool allowed = route->second.post_only
+                           ? method == http::verb::post
+                           : (method == http::verb::get || method == http::verb::head);
+  if (!allowed) {
+    answer.response = plain(405, "method not allowed\n");
+    answer.headers.emplace_back("Allow", route->second.post_only ? "POST" : "GET, HEAD");
+    return answer;
+  }
+  HttpRequest request{std::string(view(header.method_string())), std::string(path),
+                      question == std::string_view::npos ? std::map<std::string, std::string>()
+                                                         : parse_query(target.substr(question + 1)),
+                      client};
+  try {
+    answer.response = route->second.handler(request);
+  } catch (const std::exception& error) {
+    answer.response = plain(500, std::string("internal error: ") + error.what() + "\n");
+  }
+  if (answer.response.shared_gzip) {
+    const auto accept = header.find(http::field::accept_encoding);
+    answer.use_gzip = accept != header.end() && accepts_gzip(view(accept->value()));
+  }
+  return answer;
 }
 
-HttpServer::HttpServer(const WebSettings& web,
-                       const std::shared_ptr<prometheus::Collectable>& metrics,
-                       std::map<std::string, HttpHandler> routes)
+void HttpServer::Impl::start_session(tcp::socket socket, const std::string& client) {
+  beast::tcp_stream stream(std::move(socket));
+#ifdef THX_HAVE_TLS
+  if (tls) {
+    std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+        *this, beast::ssl_stream<beast::tcp_stream>(std::move(stream), *tls), client)
+        ->start();
+    return;
+  }
+#endif
+  std::make_shared<Session<beast::tcp_stream>>(*this, std::move(stream), client)->start();
+}
+
+void HttpServer::Impl::accept(tcp::acceptor& acceptor) {
+  acceptor.async_accept(
+      asio::make_strand(io), [this, &acceptor](beast::error_code error, tcp::socket socket) {
+        if (error == asio::error::operation_aborted || !acceptor.is_open()) {
+          return;
+        }
+        if (error) {
+          // Out of descriptors or memory: wait a moment rather than spin.
+          auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(50));
+          timer->async_wait([this, &acceptor, timer](beast::error_code) { accept(acceptor); });
+          return;
+        }
+        beast::error_code ignored;
+        const tcp::endpoint remote = socket.remote_endpoint(ignored);
+        const std::string client = remote_text(remote);
+        // Closed before a byte is read: outside the allowed networks, or one connection too many.
+        // A reset (linger 0) leaves no TIME_WAIT behind on this side.
+        if (ignored || !current_access()->address_allowed(to_ip_address(remote.address())) ||
+            !admit(client)) {
+          socket.set_option(asio::socket_base::linger(true, 0), ignored);
+          socket.close(ignored);
+        } else {
+          socket.set_option(tcp::no_delay(true), ignored);
+          start_session(std::move(socket), client);
+        }
+        accept(acceptor);
+      });
+}
+
+void HttpServer::Impl::listen() {
+  const ListenAddress where = split_listen_address(web.listen_address);
+  std::vector<tcp::endpoint> endpoints;
+  beast::error_code error;
+  if (where.host.empty()) {
+    endpoints.emplace_back(tcp::v6(), 0);  // dual stack where possible, else IPv4 below
+  } else {
+    tcp::resolver resolver(io);
+    const auto results = resolver.resolve(
+        where.host, where.port, tcp::resolver::passive | tcp::resolver::numeric_service, error);
+    if (error) {
+      throw HttpServerError("cannot listen on " + web.listen_address + ": " + error.message());
+    }
+    for (const auto& result : results) {
+      if (std::find(endpoints.begin(), endpoints.end(), result.endpoint()) == endpoints.end()) {
+        endpoints.push_back(result.endpoint());
+      }
+    }
+  }
+  unsigned short port = 0;
+  {
+    const auto [end, parsed] =
+        std::from_chars(where.port.data(), where.port.data() + where.port.size(), port);
+    if (parsed != std::errc() || end != where.port.data() + where.port.size()) {
+      throw HttpServerError("cannot listen on " + web.listen_address +
+                            ": the port is not a number");
+    }
+  }
+  // Opens, binds and listens on one endpoint; returns what failed, or nothing.
+  auto bind_one = [&](tcp::endpoint endpoint) -> std::optional<std::string> {
+    endpoint.port(port);
+    auto acceptor = std::make_unique<tcp::acceptor>(io);
+    auto failed = [&](const char* what) {
+      return std::string(what) + " [" + endpoint.address().to_string() +
+             "]:" + std::to_string(endpoint.port()) + ": " + error.message();
+    };
+    acceptor->open(endpoint.protocol(), error);
+    if (error) {
+      return failed("cannot open a socket for");
+    }
+    if (endpoint.address().is_v6()) {
+      // [::] and ":port" serve IPv4 clients too (as IPv4-mapped addresses); [::1] only IPv6.
+      acceptor->set_option(asio::ip::v6_only(!endpoint.address().is_unspecified()), error);
+    }
+#ifndef _WIN32
+    // Restart right away after a stop (TIME_WAIT); on Windows this option would let a second
+    // program take the port, so Windows keeps its exclusive default.
+    acceptor->set_option(asio::socket_base::reuse_address(true), error);
+#endif
+    acceptor->bind(endpoint, error);
+    if (error) {
+      return failed("cannot bind");
+    }
+    acceptor->listen(asio::socket_base::max_listen_connections, error);
+    if (error) {
+      return failed("cannot listen on");
+    }
+    port = acceptor->local_endpoint().port();  // port 0: the others take the same one
+    acceptors.push_back(std::move(acceptor));
+    return std::nullopt;
+  };
+  for (const tcp::endpoint& endpoint : endpoints) {
+    auto problem = bind_one(endpoint);
+    if (problem && where.host.empty()) {
+      // No IPv6 on this host (or no dual stack): every IPv4 interface.
+      problem = bind_one(tcp::endpoint(tcp::v4(), port));
+    }
+    if (problem) {
+      throw HttpServerError("cannot listen on " + web.listen_address + ": " + *problem);
+    }
+  }
+  ports.push_back(port);
+}
+
+HttpServer::HttpServer(const WebSettings& web, std::map<std::string, HttpRoute> routes)
     : impl_(std::make_unique<Impl>(web)) {
   impl_->routes = std::move(routes);
-  static const CivetCallbacks callbacks = [] {
-    CivetCallbacks c;
-    c.begin_request = begin_request;
-    c.log_message = log_message;
-#ifdef __linux__
-    c.init_ssl = init_ssl;
-#endif
-    return c;
-  }();
-  std::vector<std::string> options = {
-      "listening_ports",
-      civetweb_listening_port(web.listen_address),
-      "num_threads",
-      std::to_string(std::max<std::size_t>(web.max_connections, 1)),
-      "request_timeout_ms",
-      std::to_string(web.request_timeout.count()),
-      // Bounded header size: a larger request is refused before any handler runs.
-      "max_request_size",
-      "16384",
-      "enable_keep_alive",
-      "no",
-  };
-  const bool tls = !web.tls_cert_file.empty();
-  if (tls) {
-#ifdef __linux__
-    if (auto problem = prepare_civetweb_tls()) {
+  if (!web.tls_cert_file.empty()) {
+#ifdef THX_HAVE_TLS
+    impl_->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    if (auto problem = configure_tls_context(impl_->tls->native_handle(), web)) {
       throw HttpServerError("cannot listen on " + web.listen_address + " with TLS: " + *problem);
     }
-    options[1] += 's';  // civetweb's mark of an HTTPS port
-    options.insert(options.end(), {"ssl_protocol_version", "4"});  // TLS 1.2 and later
 #else
-    // The Windows build's civetweb is built without TLS: refused rather than half-working.
     throw HttpServerError("cannot listen on " + web.listen_address +
-                          " with TLS: the Windows build serves plain HTTP only; terminate TLS "
+                          " with TLS: this build serves plain HTTP only; terminate TLS "
                           "in a reverse proxy and bind the exporter to 127.0.0.1");
 #endif
   }
-  t_start_log.clear();
-  t_starting = true;
-#ifdef __linux__
-  t_tls_web = &web;
-  t_tls_error.clear();
-#endif
-  try {
-    impl_->exposer = std::make_unique<prometheus::Exposer>(options, &callbacks);
-  } catch (const std::exception& error) {
-    t_starting = false;
-    std::string reason = t_start_log.empty() ? error.what() : t_start_log;
-#ifdef __linux__
-    t_tls_web = nullptr;
-    if (!t_tls_error.empty()) {
-      reason = t_tls_error;
-    }
-#endif
-    throw HttpServerError("cannot listen on " + web.listen_address + (tls ? " with TLS: " : ": ") +
-                          reason);
+  impl_->listen();
+  for (auto& acceptor : impl_->acceptors) {
+    impl_->accept(*acceptor);
   }
-  t_starting = false;
-#ifdef __linux__
-  t_tls_web = nullptr;
-#endif
-  if (!impl_->routes.contains(web.telemetry_path)) {
-    impl_->exposer->RegisterCollectable(metrics, web.telemetry_path);
-  }
-  impl_->ports = impl_->exposer->GetListeningPorts();
-  std::lock_guard lock(g_servers_mutex);
-  for (int port : impl_->ports) {
-    g_servers[port] = impl_.get();
+  for (unsigned i = 0; i < kIoThreads; ++i) {
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
   }
 }
 
 HttpServer::~HttpServer() {
-  {
-    std::lock_guard lock(g_servers_mutex);
-    for (int port : impl_->ports) {
-      g_servers.erase(port);
-    }
+  // No request runs after this: the byte movers stop, then the workers finish what they hold.
+  impl_->io.stop();
+  for (std::thread& thread : impl_->threads) {
+    thread.join();
   }
-  // Joins civetweb's threads: no request runs after this. Knock until it has stopped (a knock
-  // that arrives before the stop flag is set is just served).
-  std::atomic<bool> stopped{false};
-  std::thread knocker([&stopped, ports = impl_->ports] {
-    for (int i = 0; i < 200 && !stopped; ++i) {
-      for (int port : ports) {
-        knock(port);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  });
-  impl_->exposer.reset();
-  stopped = true;
-  knocker.join();
+  impl_->workers.join();
 }
 
 void HttpServer::set_access(const WebSettings& web) {

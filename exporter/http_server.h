@@ -1,6 +1,9 @@
-// The HTTP endpoint: prometheus-cpp's Exposer (on civetweb) serves the metrics path; the other
-// routes (/, /snapshot, /healthz, /-/reload) and access control run in civetweb's begin_request
-// hook, before the Exposer sees a request.
+// The HTTP endpoint: an event-driven HTTP/1.1 server (Boost.Beast on Asio: epoll on Linux, I/O
+// completion ports on Windows) whose cost per open connection is a socket and a small buffer, not
+// a thread. Connections from outside the allowed networks are closed when accepted, before a byte
+// is read; open connections are capped overall and per client address; a request's headers must
+// arrive within the request timeout and an idle keep-alive connection is closed after the idle
+// timeout. Handlers run on a small worker pool, never on the threads that move bytes.
 #pragma once
 
 #include <functional>
@@ -9,9 +12,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
-
-#include <prometheus/collectable.h>
 
 #include "exporter/web_settings.h"
 
@@ -31,6 +34,9 @@ struct HttpResponse {
   // A large body shared instead of copied (the /metrics text of a cycle): sent in place of
   // `body` when set.
   std::shared_ptr<const std::string> shared_body = nullptr;
+  // The same body compressed with gzip, made once beside it: sent instead when the request's
+  // Accept-Encoding allows gzip (and then the answer says Vary: Accept-Encoding).
+  std::shared_ptr<const std::string> shared_gzip = nullptr;
 
   [[nodiscard]] std::string_view payload() const {
     return shared_body ? std::string_view(*shared_body) : std::string_view(body);
@@ -39,6 +45,25 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// A page and the methods it answers: GET and HEAD (HEAD gets the headers without the body) unless
+// it is an action (POST only). Other methods get 405 with an Allow header.
+struct HttpRoute {
+  HttpRoute() = default;
+  // A plain handler is a GET/HEAD page.
+  template <class Handler>
+  requires std::is_invocable_r_v<HttpResponse, Handler&, const HttpRequest&>
+  // NOLINTNEXTLINE(google-explicit-constructor,bugprone-forwarding-reference-overload)
+  HttpRoute(Handler page) : handler(std::move(page)) {}
+  static HttpRoute action(HttpHandler post) {
+    HttpRoute route(std::move(post));
+    route.post_only = true;
+    return route;
+  }
+
+  HttpHandler handler;
+  bool post_only = false;
+};
+
 // Startup failures (a port already taken, a malformed address) name the address and the reason.
 class HttpServerError : public std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -46,11 +71,9 @@ class HttpServerError : public std::runtime_error {
 
 class HttpServer {
  public:
-  // Binds and starts serving. `routes` maps exact paths to handlers; the telemetry path is served
-  // from `metrics` through the Exposer unless `routes` serves it (the exporter serves its
-  // pre-rendered text that way). Throws HttpServerError when it cannot listen.
-  HttpServer(const WebSettings& web, const std::shared_ptr<prometheus::Collectable>& metrics,
-             std::map<std::string, HttpHandler> routes);
+  // Binds and starts serving `routes` (exact paths). Throws HttpServerError when it cannot
+  // listen.
+  HttpServer(const WebSettings& web, std::map<std::string, HttpRoute> routes);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -59,8 +82,9 @@ class HttpServer {
 
   [[nodiscard]] std::vector<int> listening_ports() const;
 
-  // A reload: allowed networks and basic-auth users from `web` apply to the next request. The
-  // rest of `web` (address, path, TLS, workers, timeouts) is fixed while the server runs.
+  // A reload: allowed networks and basic-auth users from `web` apply to the next connection and
+  // request. The rest of `web` (address, path, TLS, limits, timeouts) is fixed while the server
+  // runs.
   void set_access(const WebSettings& web);
 
   struct Impl;
@@ -69,7 +93,16 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// ":9835" -> "9835", "127.0.0.1:9835" as is, "[::1]:9835" as is: civetweb's listening_ports.
-std::string civetweb_listening_port(const std::string& listen_address);
+// Whether an Accept-Encoding header value accepts gzip: "gzip" or "*" with a non-zero q-value
+// ("gzip;q=0" refuses it, and an explicit gzip entry overrides "*").
+bool accepts_gzip(std::string_view accept_encoding);
+
+// A listen address split for binding: ":9835" -> every interface (IPv6 and IPv4 where the host
+// has IPv6), "127.0.0.1:9835", "[::1]:9835", "[::]:9835" (dual stack), "name:9835".
+struct ListenAddress {
+  std::string host;  // empty: every interface; IPv6 without brackets
+  std::string port;
+};
+ListenAddress split_listen_address(const std::string& listen_address);
 
 }  // namespace thx

@@ -2,6 +2,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include "exporter/compression.h"
+
 #include <utility>
 
 namespace thx {
@@ -292,34 +294,36 @@ std::string to_text_format(const std::vector<MetricFamily>& families) {
 
 namespace {
 
-std::shared_ptr<const std::string> render(const Aggregate* aggregate, const BuildInfo& build,
-                                          const ReloadStatus& reload) {
-  return std::make_shared<const std::string>(
+MetricsCollectable::Exposition render(const Aggregate* aggregate, const BuildInfo& build,
+                                      const ReloadStatus& reload) {
+  auto text = std::make_shared<const std::string>(
       to_text_format(to_metric_families(aggregate, build, reload)));
+  auto gzip = std::make_shared<const std::string>(gzip_compress(*text));
+  return {std::move(text), std::move(gzip)};
 }
 
 }  // namespace
 
 MetricsCollectable::MetricsCollectable(BuildInfo build)
-    : build_(std::move(build)), text_(render(nullptr, build_, reload_)) {}
+    : build_(std::move(build)), exposition_(render(nullptr, build_, reload_)) {}
 
 // The new text is rendered before the lock is taken: scrapers meanwhile get the previous cycle's
 // text, whole, instead of waiting. Publishers take turns (publish_mutex_), so each renders from
 // the latest of both inputs.
 void MetricsCollectable::publish(std::shared_ptr<const Aggregate> aggregate) {
   std::lock_guard publishing(publish_mutex_);
-  auto text = render(aggregate.get(), build_, reload_);
+  auto rendered = render(aggregate.get(), build_, reload_);
   std::lock_guard lock(mutex_);
   latest_ = std::move(aggregate);
-  text_ = std::move(text);
+  exposition_ = std::move(rendered);
 }
 
 void MetricsCollectable::set_reload_status(const ReloadStatus& reload) {
   std::lock_guard publishing(publish_mutex_);
-  auto text = render(latest_.get(), build_, reload);
+  auto rendered = render(latest_.get(), build_, reload);
   std::lock_guard lock(mutex_);
   reload_ = reload;
-  text_ = std::move(text);
+  exposition_ = std::move(rendered);
 }
 
 std::shared_ptr<const Aggregate> MetricsCollectable::latest() const {
@@ -343,9 +347,9 @@ std::vector<MetricFamily> MetricsCollectable::Collect() const {
   return to_metric_families(aggregate.get(), build_, reload);
 }
 
-std::shared_ptr<const std::string> MetricsCollectable::text() const {
+MetricsCollectable::Exposition MetricsCollectable::exposition() const {
   std::lock_guard lock(mutex_);
-  return text_;
+  return exposition_;
 }
 
 }  // namespace thx

@@ -49,9 +49,14 @@ class MetricsCollectable : public prometheus::Collectable {
 
   [[nodiscard]] std::vector<prometheus::MetricFamily> Collect() const override;
 
-  // The text exposition of the latest aggregate, rendered once per publish (by the publisher,
-  // never by a scrape) and shared by every scrape of that cycle.
-  [[nodiscard]] std::shared_ptr<const std::string> text() const;
+  // The text exposition of the latest aggregate and its gzip form, both made once per publish
+  // (by the publisher, never by a scrape) and shared by every scrape of that cycle.
+  struct Exposition {
+    std::shared_ptr<const std::string> text;
+    std::shared_ptr<const std::string> gzip;
+  };
+  [[nodiscard]] Exposition exposition() const;
+  [[nodiscard]] std::shared_ptr<const std::string> text() const { return exposition().text; }
 
  private:
   const BuildInfo build_;
@@ -59,7 +64,7 @@ class MetricsCollectable : public prometheus::Collectable {
   mutable std::mutex mutex_;  // guards the fields below; written under both mutexes
   std::shared_ptr<const Aggregate> latest_;
   ReloadStatus reload_;
-  std::shared_ptr<const std::string> text_;
+  Exposition exposition_;
 };
 
 }  // namespace thx

@@ -129,7 +129,9 @@ HttpResponse bad_request(const std::string& message) {
 
 HttpResponse metrics_page(const MetricsCollectable& metrics) {
   HttpResponse response{200, "text/plain; version=0.0.4; charset=utf-8", {}, {}};
-  response.shared_body = metrics.text();
+  auto exposition = metrics.exposition();
+  response.shared_body = std::move(exposition.text);
+  response.shared_gzip = std::move(exposition.gzip);
   return response;
 }
 
@@ -142,7 +144,9 @@ HttpResponse landing_page(const PageContext& context) {
        << "<p>Version " << html_escape(build.version) << " (" << html_escape(build.revision)
        << "), " << html_escape(build.platform) << "</p><ul>"
        << "<li><a href=\"" << html_escape(context.telemetry_path) << "\">Metrics</a></li>"
-       << "<li><a href=\"" << routes::kSnapshot << "\">Latest snapshot (JSON)</a></li>"
+       << (context.enable_snapshot ? "<li><a href=\"" + std::string(routes::kSnapshot) +
+                                         "\">Latest snapshot (JSON)</a></li>"
+                                   : std::string())
        << "<li><a href=\"" << routes::kHealth << "\">Health</a></li></ul>";
   if (aggregate && aggregate->snapshot) {
     html << "<h2>Last snapshot</h2><p>" << aggregate->processes << " processes, "
@@ -225,6 +229,9 @@ Snapshot filter_snapshot(const Aggregate& aggregate, std::optional<std::uint32_t
 }  // namespace
 
 HttpResponse snapshot_page(const PageContext& context, const HttpRequest& request) {
+  if (!context.enable_snapshot) {
+    return {404, "text/plain; charset=utf-8", "not found (web.enable_snapshot is off)\n"};
+  }
   const auto aggregate = context.metrics->latest();
   if (!aggregate || !aggregate->snapshot) {
     return {503, "text/plain; charset=utf-8", "no snapshot yet\n"};
@@ -251,7 +258,12 @@ HttpResponse snapshot_page(const PageContext& context, const HttpRequest& reques
   if (auto it = request.query.find("group"); it != request.query.end()) {
     group = it->second;
   }
-  const Snapshot filtered = filter_snapshot(*aggregate, pid, group, kind);
+  Snapshot filtered = filter_snapshot(*aggregate, pid, group, kind);
+  if (!context.snapshot_command_lines) {
+    for (Process& process : filtered.processes) {
+      process.command_line.clear();
+    }
+  }
   return {200, "application/json", snapshot_to_json(filtered).dump(1) + "\n"};
 }
 

@@ -15,9 +15,19 @@ struct WebSettings {
   bool enable_lifecycle = false;                        // POST /-/reload
   std::vector<std::string> allowed_networks;            // CIDR; empty: everyone
   std::map<std::string, std::string> basic_auth_users;  // user -> salted hash (exporter/access/)
-  std::size_t max_connections = 8;                      // HTTP worker threads
+  std::size_t max_connections = 64;                     // open connections at once, from everyone
+  std::size_t max_connections_per_client = 8;  // open connections at once, from one address
+  // A request's headers (and a small body) must arrive within this of their first byte, and an
+  // answer must be taken within it.
   std::chrono::milliseconds request_timeout{10'000};
-  std::string tls_cert_file;  // both set: serve HTTPS (Linux only)
+  // A keep-alive connection waits this long for its next request (Prometheus keeps its
+  // connection between scrapes; the idle timeout should outlast the scrape interval).
+  std::chrono::milliseconds idle_timeout{120'000};
+  // /snapshot: served at all, and with the command lines the collector read for grouping rules
+  // (they may hold secrets: mysql --password=..., tokens in arguments).
+  bool enable_snapshot = true;
+  bool snapshot_command_lines = false;
+  std::string tls_cert_file;  // both set: serve HTTPS
   std::string tls_key_file;
   std::string tls_min_version = "TLS1.2";  // "TLS1.2" or "TLS1.3"
 

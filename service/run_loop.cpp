@@ -45,7 +45,8 @@ std::string failure_summary(const Snapshot& snapshot) {
 std::shared_ptr<const PageContext> page_context_for(const MetricsCollectable* metrics,
                                                     const Config& config) {
   return std::make_shared<const PageContext>(PageContext{
-      metrics, config.web.telemetry_path, config.collection.interval, config_summary(config)});
+      metrics, config.web.telemetry_path, config.collection.interval, config_summary(config),
+      config.web.enable_snapshot, config.web.snapshot_command_lines});
 }
 
 }  // namespace
@@ -71,8 +72,8 @@ std::shared_ptr<const PageContext> RunLoop::page_context() const {
   return page_context_;
 }
 
-std::map<std::string, HttpHandler> RunLoop::routes() {
-  std::map<std::string, HttpHandler> handlers;
+std::map<std::string, HttpRoute> RunLoop::routes() {
+  std::map<std::string, HttpRoute> handlers;
   auto context = [this] { return page_context(); };
   handlers[config_.web.telemetry_path] = [metrics = metrics_](const HttpRequest&) {
     return metrics_page(*metrics);
@@ -86,29 +87,28 @@ std::map<std::string, HttpHandler> RunLoop::routes() {
   handlers[std::string(routes::kHealth)] = [context](const HttpRequest&) {
     return health_page(*context());
   };
-  handlers[std::string(routes::kReload)] = [this](const HttpRequest& request) -> HttpResponse {
-    bool enabled = false;
-    {
-      std::lock_guard lock(config_mutex_);
-      enabled = config_.web.enable_lifecycle;
-    }
-    if (!enabled) {
-      return {403, "text/plain; charset=utf-8",
-              "lifecycle API is not enabled (start with --web.enable-lifecycle)\n"};
-    }
-    if (request.method != "POST" && request.method != "PUT") {
-      return {405, "text/plain; charset=utf-8", "only POST or PUT requests allowed\n"};
-    }
-    const std::vector<ConfigError> errors = reload();
-    if (errors.empty()) {
-      return {200, "text/plain; charset=utf-8", "configuration reloaded\n"};
-    }
-    std::string body = "failed to reload configuration; keeping the running one:\n";
-    for (const ConfigError& error : errors) {
-      body += error.path + ": " + error.message + "\n";
-    }
-    return {500, "text/plain; charset=utf-8", body};
-  };
+  // POST only: the server answers other methods with 405 and an Allow header.
+  handlers[std::string(routes::kReload)] =
+      HttpRoute::action([this](const HttpRequest&) -> HttpResponse {
+        bool enabled = false;
+        {
+          std::lock_guard lock(config_mutex_);
+          enabled = config_.web.enable_lifecycle;
+        }
+        if (!enabled) {
+          return {403, "text/plain; charset=utf-8",
+                  "lifecycle API is not enabled (start with --web.enable-lifecycle)\n"};
+        }
+        const std::vector<ConfigError> errors = reload();
+        if (errors.empty()) {
+          return {200, "text/plain; charset=utf-8", "configuration reloaded\n"};
+        }
+        std::string body = "failed to reload configuration; keeping the running one:\n";
+        for (const ConfigError& error : errors) {
+          body += error.path + ": " + error.message + "\n";
+        }
+        return {500, "text/plain; charset=utf-8", body};
+      });
   return handlers;
 }
 
@@ -118,7 +118,7 @@ void RunLoop::listen() {
     std::lock_guard lock(config_mutex_);
     web = config_.web;
   }
-  http_ = std::make_unique<HttpServer>(web, metrics_, routes());
+  http_ = std::make_unique<HttpServer>(web, routes());
   spdlog::info("listening on {} (metrics at {})", web.listen_address, web.telemetry_path);
 }
 
@@ -231,16 +231,19 @@ std::vector<ConfigError> RunLoop::reload() {
   }
   std::unique_lock lock(config_mutex_);
   const Config& next = *result.config;
-  // The listener is not restarted: of `web`, only who may ask and whether /-/reload answers
-  // change now; everything else (address, path, TLS, workers, timeouts) waits for a restart.
+  // The listener is not restarted: of `web`, only who may ask, whether /-/reload answers and
+  // what /snapshot shows change now; everything else (address, path, TLS, limits, timeouts)
+  // waits for a restart.
   WebSettings web = config_.web;
   web.allowed_networks = next.web.allowed_networks;
   web.basic_auth_users = next.web.basic_auth_users;
   web.enable_lifecycle = next.web.enable_lifecycle;
+  web.enable_snapshot = next.web.enable_snapshot;
+  web.snapshot_command_lines = next.web.snapshot_command_lines;
   if (web != next.web) {
     spdlog::warn(
-        "reload: web settings other than allowed_networks, basic_auth_users and "
-        "enable_lifecycle take effect after a restart");
+        "reload: web settings other than allowed_networks, basic_auth_users, enable_lifecycle, "
+        "enable_snapshot and snapshot_command_lines take effect after a restart");
   }
   config_ = next;
   config_.web = std::move(web);

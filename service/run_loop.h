@@ -60,7 +60,7 @@ class RunLoop {
  private:
   SnapshotRequest snapshot_request() const;
   void log_cycle(const Snapshot& snapshot);
-  std::map<std::string, HttpHandler> routes();
+  std::map<std::string, HttpRoute> routes();
 
   std::shared_ptr<const PageContext> page_context() const;
 

@@ -33,8 +33,9 @@ void read_web(Reader& reader, const Json& json, const std::string& path, WebSett
   using std::chrono::milliseconds;
   Fields fields(reader, json, path,
                 {"listen_address", "telemetry_path", "enable_lifecycle", "allowed_networks",
-                 "basic_auth_users", "max_connections", "request_timeout", "tls_cert_file",
-                 "tls_key_file", "tls_min_version"});
+                 "basic_auth_users", "max_connections", "max_connections_per_client",
+                 "request_timeout", "idle_timeout", "enable_snapshot", "snapshot_command_lines",
+                 "tls_cert_file", "tls_key_file", "tls_min_version"});
   fields.get("listen_address", web.listen_address, listen_address_problem);
   fields.get("telemetry_path", web.telemetry_path, telemetry_path_problem);
   fields.get("enable_lifecycle", web.enable_lifecycle);
@@ -43,7 +44,11 @@ void read_web(Reader& reader, const Json& json, const std::string& path, WebSett
     read_users(reader, *users, fields.path("basic_auth_users"), web.basic_auth_users);
   }
   fields.get("max_connections", web.max_connections, 1, 1024);
+  fields.get("max_connections_per_client", web.max_connections_per_client, 1, 1024);
   fields.get("request_timeout", web.request_timeout, milliseconds{1});
+  fields.get("idle_timeout", web.idle_timeout, milliseconds{1});
+  fields.get("enable_snapshot", web.enable_snapshot);
+  fields.get("snapshot_command_lines", web.snapshot_command_lines);
   const std::size_t errors_before = reader.error_count();
   fields.get("tls_cert_file", web.tls_cert_file);
   fields.get("tls_key_file", web.tls_key_file);

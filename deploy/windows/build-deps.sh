@@ -29,9 +29,12 @@ readonly TOOLCHAIN="${SCRIPT_DIR}/mingw-w64-x86_64.cmake"
 readonly TRIPLE=x86_64-w64-mingw32
 readonly MINGW_CXX="${TRIPLE}-g++-posix"
 
-# Debian source packages, in build order (prometheus-cpp needs civetweb,
-# spdlog needs fmt).
-readonly SOURCE_PACKAGES=(civetweb prometheus-cpp fmtlib spdlog nlohmann-json3 googletest pcre2)
+# Debian source packages, in build order (spdlog needs fmt). The HTTP server
+# is Boost.Beast/Asio, header-only: its headers are copied from the host's
+# libboost1.81-dev (the same headers serve both platforms); zlib for mingw is
+# Debian's libz-mingw-w64-dev (static libz.a, found in /usr/x86_64-w64-mingw32).
+readonly SOURCE_PACKAGES=(prometheus-cpp fmtlib spdlog nlohmann-json3 googletest pcre2)
+readonly BOOST_HEADERS=/usr/include/boost
 
 # Debian binary packages this script needs on the build machine.
 readonly HOST_PACKAGES=(
@@ -40,6 +43,8 @@ readonly HOST_PACKAGES=(
   g++-mingw-w64-x86-64-posix
   binutils-mingw-w64-x86-64
   mingw-w64-x86-64-dev
+  libz-mingw-w64-dev
+  libboost1.81-dev
   dpkg-dev
   cmake
   make
@@ -236,6 +241,7 @@ compute_key() {
     printf 'cxx-full %s\n' "$("$MINGW_CXX" -dumpfullversion 2>/dev/null || "$MINGW_CXX" -dumpversion)"
     printf 'mingw-crt %s\n' "$(dpkg-query -W -f='${Version}' mingw-w64-x86-64-dev 2>/dev/null || echo unknown)"
     printf 'cmake %s\n' "$(cmake --version | head -n 1)"
+    printf 'boost %s\n' "$(dpkg-query -W -f='${Version}' libboost1.81-dev 2>/dev/null || echo unknown)"
     printf 'script %s\n' "$(sha256sum < "$SCRIPT_FILE" | cut -d' ' -f1)"
     printf 'toolchain %s\n' "$(sha256sum < "$TOOLCHAIN" | cut -d' ' -f1)"
   } | sha256sum | cut -c1-16
@@ -300,27 +306,8 @@ cmake_package() {
 }
 
 build_all() {
-  cmake_package civetweb \
-    -DCIVETWEB_ENABLE_SSL=OFF \
-    -DCIVETWEB_BUILD_TESTING=OFF \
-    -DCIVETWEB_ENABLE_CXX=ON \
-    -DCIVETWEB_ENABLE_SERVER_EXECUTABLE=OFF \
-    -DCIVETWEB_INSTALL_EXECUTABLE=OFF \
-    -DCIVETWEB_ENABLE_LTO=OFF \
-    -DCIVETWEB_CXX_ENABLE_LTO=OFF \
-    -DCIVETWEB_ENABLE_ASAN=OFF \
-    -DCIVETWEB_ENABLE_IPV6=ON \
-    -DCIVETWEB_ENABLE_WEBSOCKETS=OFF \
-    -DCIVETWEB_ENABLE_LUA=OFF \
-    -DCIVETWEB_ENABLE_DUKTAPE=OFF \
-    -DCIVETWEB_ENABLE_ZLIB=OFF \
-    -DLOOKUP_WINSOCK=ON
-  # LOOKUP_WINSOCK: civetweb's installed config re-creates the WINSOCK::WINSOCK
-  # target (ws2_32) that its static library links only when this is set, and
-  # upstream never sets it; without it a consumer sees an undefined target.
-
   cmake_package prometheus-cpp \
-    -DENABLE_PULL=ON \
+    -DENABLE_PULL=OFF \
     -DENABLE_PUSH=OFF \
     -DENABLE_COMPRESSION=OFF \
     -DENABLE_TESTING=OFF \
@@ -402,53 +389,13 @@ fetch_sources() {
   done
 }
 
-# Our own fix on top of Debian's patches. civetweb's FindWinSock.cmake (used
-# by its build and installed for consumers of its CMake package) reads gcc's
-# library search path as if it were ';'-separated, which it is only on Windows
-# hosts; on Linux it finds no ws2_32, so the static civetweb would not carry
-# its ws2_32 link dependency.
-patch_civetweb() {
-  local src
-  src="$(source_dir civetweb)"
-  CURRENT_PKG=civetweb
-  CURRENT_LOG="$LOG_DIR/civetweb-patch.log"
-  : >"$CURRENT_LOG"
-  run_logged "applying the FindWinSock.cmake fix" \
-    patch -d "$src" -p1 --forward --no-backup-if-mismatch -i "$WORK_DIR/civetweb-findwinsock.patch"
-}
-
-write_local_patches() {
-  cat >"$WORK_DIR/civetweb-findwinsock.patch" <<'PATCH'
---- a/cmake/FindWinSock.cmake
-+++ b/cmake/FindWinSock.cmake
-@@ -63,15 +63,24 @@
- 
- set(WINSOCK_LIBRARY_PATHS "${WINSOCK_ROOT}/lib/")
- if(MINGW)
-+  set(_winsock_cc "${CMAKE_C_COMPILER}")
-+  if(NOT _winsock_cc)
-+    set(_winsock_cc "${CMAKE_CXX_COMPILER}")
-+  endif()
-   execute_process(
--    COMMAND ${CMAKE_C_COMPILER} -print-search-dirs
-+    COMMAND ${_winsock_cc} -print-search-dirs
-     RESULT_VARIABLE RESULT
-     OUTPUT_VARIABLE OUT
-     ERROR_QUIET
-   )
-   if (NOT RESULT)
-     string(REGEX MATCH "libraries: =([^\r\n]*)" OUT "${OUT}")
--    list(APPEND WINSOCK_LIBRARY_PATHS "${CMAKE_MATCH_1}")
-+    # gcc separates these directories with ';' on Windows hosts only
-+    set(_winsock_dirs "${CMAKE_MATCH_1}")
-+    if(NOT CMAKE_HOST_WIN32)
-+      string(REPLACE ":" ";" _winsock_dirs "${_winsock_dirs}")
-+    endif()
-+    list(APPEND WINSOCK_LIBRARY_PATHS ${_winsock_dirs})
-   endif()
- endif()
- if ("${CMAKE_HOST_SYSTEM_PROCESSOR}" STREQUAL "AMD64" AND "${CMAKE_SIZEOF_VOID_P}" EQUAL 4)
-PATCH
+# Boost.Beast and Boost.Asio are header-only: the host's Boost headers go into
+# the prefix, where the cross build's find_package(Boost) looks.
+copy_boost_headers() {
+  [[ -f "$BOOST_HEADERS/version.hpp" ]] || die "no Boost headers in $BOOST_HEADERS (install libboost1.81-dev)"
+  log "copying the Boost headers from $BOOST_HEADERS"
+  mkdir -p -- "$PREFIX/include"
+  cp -a -- "$BOOST_HEADERS" "$PREFIX/include/boost"
 }
 
 # ---------------------------------------------------------------------------
@@ -505,9 +452,8 @@ main() {
   log "building into $PREFIX (work dir $WORK_DIR)"
 
   fetch_sources
-  write_local_patches
-  patch_civetweb
   build_all
+  copy_boost_headers
 
   # Record what went in, keep the logs, then mark the prefix complete (last).
   local info="$PREFIX/share/toolhelp_exporter-deps"

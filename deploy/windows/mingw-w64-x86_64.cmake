@@ -6,8 +6,8 @@
 #         -DCMAKE_TOOLCHAIN_FILE=deploy/windows/mingw-w64-x86_64.cmake \
 #         -DTHX_WINDOWS_DEPS="$(deploy/windows/build-deps.sh)"
 #
-# THX_WINDOWS_DEPS is the install prefix made by build-deps.sh (civetweb,
-# prometheus-cpp, fmt, spdlog, nlohmann-json, googletest, pcre2). It is read
+# THX_WINDOWS_DEPS is the install prefix made by build-deps.sh (prometheus-cpp,
+# fmt, spdlog, nlohmann-json, googletest, pcre2, the Boost headers). It is read
 # from the CMake cache variable of that name or, failing that, from the
 # environment variable of the same name.
 

@@ -329,8 +329,9 @@ def measure_toolhelp(server, cycles):
             "peak_rss_bytes": peak_rss_bytes(pid)}
 
 
-def measure_scraped_server(args, url, scrapes):
-    """CPU per scrape of an exporter that collects on every scrape (the peers)."""
+def measure_scraped_server(args, url, scrapes, latency_seconds=None):
+    """CPU per scrape of an exporter that collects on every scrape (the peers); with
+    latency_seconds also its /metrics latency under wrk (the bar: Go's net/http)."""
     proc = start(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         text = wait_http(url, proc)  # the first scrape fills caches; not counted
@@ -341,10 +342,13 @@ def measure_scraped_server(args, url, scrapes):
             text = scrape(url)
             walls.append(time.monotonic() - started)
         cpu1 = cpu_seconds(proc.pid)
-        return {"cpu_per_scrape_seconds": (cpu1 - cpu0) / scrapes, "scrapes": scrapes,
-                "scrape_wall_median_seconds": statistics.median(walls),
-                "series": sample_count(text), "bytes": len(text),
-                "peak_rss_bytes": peak_rss_bytes(proc.pid)}
+        out = {"cpu_per_scrape_seconds": (cpu1 - cpu0) / scrapes, "scrapes": scrapes,
+               "scrape_wall_median_seconds": statistics.median(walls),
+               "series": sample_count(text), "bytes": len(text),
+               "peak_rss_bytes": peak_rss_bytes(proc.pid)}
+        if latency_seconds:
+            out["latency"] = measure_latency(url, latency_seconds)
+        return out
     finally:
         stop(proc)
 
@@ -359,11 +363,12 @@ def measure_process_exporter(tmp, scrapes):
     return measure_scraped_server(args, f"http://127.0.0.1:{port}/metrics", scrapes)
 
 
-def measure_node_exporter(scrapes):
+def measure_node_exporter(scrapes, latency_seconds=None):
     port = free_port()
     args = [shutil.which(NODE_EXPORTER), "--collector.disable-defaults", "--collector.processes",
             "--web.disable-exporter-metrics", f"--web.listen-address=127.0.0.1:{port}"]
-    return measure_scraped_server(args, f"http://127.0.0.1:{port}/metrics", scrapes)
+    return measure_scraped_server(args, f"http://127.0.0.1:{port}/metrics", scrapes,
+                                  latency_seconds)
 
 
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
@@ -374,13 +379,16 @@ def _seconds(text):
     return float(match.group(1)) * _UNITS[match.group(2)] if match else None
 
 
-def wrk(url, clients, seconds):
-    """Latency percentiles from wrk --latency (its own HdrHistogram)."""
+def wrk(url, clients, seconds, gzip=False):
+    """Latency percentiles from wrk --latency (its own HdrHistogram); with gzip the requests ask
+    for it as Prometheus does."""
     threads = min(clients, 2)
+    header = ["-H", "Accept-Encoding: gzip"] if gzip else []
     done = subprocess.run(["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--latency",
-                           "--timeout", "10s", url], capture_output=True, text=True,
+                           "--timeout", "10s", *header, url], capture_output=True, text=True,
                           timeout=seconds + 60, check=True)
-    out = {"clients": clients, "seconds": seconds}
+    out = {"clients": clients, "seconds": seconds, "gzip": gzip,
+           "bytes_per_scrape": bytes_per_scrape(url, gzip)}
     for line in done.stdout.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0] in ("50%", "75%", "90%", "99%"):
@@ -394,8 +402,15 @@ def wrk(url, clients, seconds):
     return out
 
 
+def bytes_per_scrape(url, gzip):
+    """Body bytes of one answer, as sent."""
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"} if gzip else {})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return len(response.read())
+
+
 def measure_latency(url, seconds):
-    return [wrk(url, clients, seconds) for clients in (1, 16)]
+    return [wrk(url, clients, seconds, gzip) for gzip in (False, True) for clients in (1, 16)]
 
 
 def measure_synthetic_latency(bindir, processes, module_series, seconds):
@@ -456,7 +471,7 @@ def measure_size(args, tmp, processes):
             log(f"[{processes}] process-exporter")
             result["process_exporter"] = measure_process_exporter(tmp, cycles)
             log(f"[{processes}] node_exporter processes collector")
-            result["node_exporter"] = measure_node_exporter(cycles)
+            result["node_exporter"] = measure_node_exporter(cycles, args.latency_seconds)
         result["load_average_end"] = load_average()
         result["machine_busy_fraction"] = busy_fraction(ticks, machine_cpu_ticks())
     return result
@@ -594,8 +609,9 @@ def render(results):
             lines.append(f"| {label} | {name} | {ms(cpu)} | {ms(wall)} | {ratio(cpu, bare_all)} "
                          f"| {ratio(cpu, same) if same else '-'} | {mb(rss)} | {context} |")
     lines.append("")
-    lines.append("| load | /metrics of | series | clients | p50 ms | p90 ms | p99 ms | req/s |")
-    lines.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    lines.append("| load | /metrics of | series | clients | gzip | bytes sent | p50 ms | p90 ms "
+                 "| p99 ms | req/s |")
+    lines.append("| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for size in results["sizes"]:
         label = f"{size['processes']:,} x {size['threads_per_process']}"
         servers = []
@@ -604,9 +620,14 @@ def render(results):
                             size["toolhelp_default"]["latency"]))
         servers.append(("synthetic aggregate", size["synthetic_server"]["series"],
                         size["synthetic_server"]["latency"]))
+        if size.get("node_exporter", {}).get("latency"):
+            servers.append(("node_exporter (processes)", size["node_exporter"]["series"],
+                            size["node_exporter"]["latency"]))
         for name, series, runs in servers:
             for run in runs:
                 lines.append(f"| {label} | {name} | {series:,} | {run['clients']} | "
+                             f"{'yes' if run.get('gzip') else 'no'} | "
+                             f"{run.get('bytes_per_scrape', 0):,} | "
                              f"{ms(run.get('p50'))} | {ms(run.get('p90'))} | "
                              f"{ms(run.get('p99'))} | {run.get('requests_per_second', 0):.0f} |")
     churn = results.get("churn")

@@ -371,11 +371,11 @@ int run_serve(const Options& options) {
   const std::string text =
       thx::to_text_format(thx::to_metric_families(metrics->latest().get(), kBuild, {}));
   // The route the exporter serves /metrics with: text rendered once, shared by every scrape.
-  std::map<std::string, thx::HttpHandler> routes;
+  std::map<std::string, thx::HttpRoute> routes;
   routes[config.web.telemetry_path] = [metrics](const thx::HttpRequest&) {
     return thx::metrics_page(*metrics);
   };
-  thx::HttpServer server(config.web, metrics, std::move(routes));
+  thx::HttpServer server(config.web, std::move(routes));
   const std::vector<int> ports = server.listening_ports();
   std::cout << "ready port=" << (ports.empty() ? 0 : ports.front())
             << " series=" << count_samples(text) << " bytes=" << text.size()

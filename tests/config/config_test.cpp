@@ -62,6 +62,10 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.web.basic_auth_users, b.web.basic_auth_users);
   EXPECT_EQ(a.web.max_connections, b.web.max_connections);
   EXPECT_EQ(a.web.request_timeout, b.web.request_timeout);
+  EXPECT_EQ(a.web.max_connections_per_client, b.web.max_connections_per_client);
+  EXPECT_EQ(a.web.idle_timeout, b.web.idle_timeout);
+  EXPECT_EQ(a.web.enable_snapshot, b.web.enable_snapshot);
+  EXPECT_EQ(a.web.snapshot_command_lines, b.web.snapshot_command_lines);
   EXPECT_EQ(a.web.tls_cert_file, b.web.tls_cert_file);
   EXPECT_EQ(a.web.tls_key_file, b.web.tls_key_file);
   EXPECT_EQ(a.web.tls_min_version, b.web.tls_min_version);
@@ -398,7 +402,8 @@ TEST(ConfigOverrides, FlagsGoThroughTheFilesChecks) {
 }
 
 TEST(ConfigWeb, TelemetryPath) {
-  for (const char* bad : {"metrics", "/", "/healthz", "/snapshot", "/-/reload", "/a b", "/m?x"}) {
+  for (const char* bad :
+       {"metrics", "/", "/healthz", "/snapshot", "/-/reload", "/a b", "/m?x", "//evil.example/x"}) {
     EXPECT_THAT(only_error(R"({"web": {"telemetry_path": ")" + std::string(bad) + R"("}})"),
                 StartsWith("$.web.telemetry_path: "))
         << bad;

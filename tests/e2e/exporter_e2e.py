@@ -94,10 +94,10 @@ def parse_metrics(text):
 class Exporter:
     """The real binary in the foreground, on a free loopback port."""
 
-    def __init__(self, *extra, config=None):
+    def __init__(self, *extra, config=None, host="127.0.0.1"):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="thx-e2e-")
-        args = ["--web.listen-address=127.0.0.1:%d" % self.port, *extra]
+        args = ["--web.listen-address=%s:%d" % (host, self.port), *extra]
         if config is not None:
             self.config_path = os.path.join(self.dir, "config.json")
             self.write_config(config)
@@ -257,6 +257,37 @@ class ExporterTest(unittest.TestCase):
             status, body = get(exporter.port, "/")
             self.assertEqual(status, 200)
             self.assertIn("toolhelp_exporter", body)
+        finally:
+            sleepers.stop()
+            exporter.stop()
+
+    def test_snapshot_shows_command_lines_only_when_configured_and_can_be_off(self):
+        config = {"groups": {"rules": [{"group": "sleepers", "name": "^" + SLEEPER_NAME,
+                                        "command_line": "--threads"}],
+                             "unmatched_group": "other"},
+                  "collection": {"interval": "500ms"}}
+        sleepers = Sleepers(1, 2)
+        exporter = Exporter("--web.enable-lifecycle", config=config)
+        try:
+            exporter.wait_ready()
+            time.sleep(1.2)
+
+            def sleeper_command_lines():
+                status, body = get(exporter.port, "/snapshot?group=sleepers")
+                self.assertEqual(status, 200)
+                return [p.get("command_line", "") for p in json.loads(body)["processes"]]
+
+            # The rule read the command lines, but /snapshot leaves them out by default.
+            self.assertEqual(sleeper_command_lines(), [""])
+            config["web"] = {"snapshot_command_lines": True}
+            exporter.write_config(config)
+            self.assertEqual(get(exporter.port, "/-/reload", method="POST")[0], 200)
+            self.assertIn("--threads", sleeper_command_lines()[0])
+            config["web"] = {"enable_snapshot": False}
+            exporter.write_config(config)
+            self.assertEqual(get(exporter.port, "/-/reload", method="POST")[0], 200)
+            self.assertEqual(get(exporter.port, "/snapshot")[0], 404)
+            self.assertNotIn("/snapshot", get(exporter.port, "/")[1])
         finally:
             sleepers.stop()
             exporter.stop()
@@ -430,11 +461,14 @@ class ExporterTest(unittest.TestCase):
                                     "web": {"basic_auth_users": {"prom": password_hash}}})
         try:
             exporter.wait_ready_with(("prom", "s3cret"))
+            # Five failures from one address within 30 s are answered 401; later ones 429
+            # (without hashing), while the verified credential keeps working.
+            failures = 0
             for path in ("/metrics", "/", "/snapshot", "/healthz"):
-                self.assertEqual(get(exporter.port, path)[0], 401, path)
-                self.assertEqual(get(exporter.port, path, headers=basic("prom", "wrong"))[0], 401)
-                self.assertEqual(get(exporter.port, path, headers=basic("other", "s3cret"))[0],
-                                 401)
+                for headers in ({}, basic("prom", "wrong"), basic("other", "s3cret")):
+                    expected = 401 if failures < 5 else 429
+                    self.assertEqual(get(exporter.port, path, headers=headers)[0], expected, path)
+                    failures += 1
                 self.assertEqual(get(exporter.port, path, headers=basic("prom", "s3cret"))[0],
                                  200, path)
         finally:
@@ -451,9 +485,9 @@ class ExporterTest(unittest.TestCase):
             config["web"]["allowed_networks"] = ["10.0.0.0/8"]
             exporter.write_config(config)
             self.assertEqual(get(exporter.port, "/-/reload", method="POST")[0], 200)
-            status, body = get(exporter.port, "/metrics")
-            self.assertEqual(status, 403)
-            self.assertNotIn("toolhelp", body)
+            # Closed when accepted, before a byte is read: no answer at all.
+            with self.assertRaises(OSError):
+                get(exporter.port, "/metrics")
         finally:
             exporter.stop()
 
@@ -609,6 +643,82 @@ def https_get(port, path, cafile, timeout=10, ciphers=None, **context_settings):
         connection.close()
 
 
+class HttpProtocolTest(unittest.TestCase):
+    """HTTP as Prometheus and browsers use it, on a dual-stack listener ([::]:port)."""
+    PLATFORMS = ("linux", "windows")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.exporter = Exporter("--web.enable-lifecycle", host="[::]")
+        cls.exporter.wait_ready()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.exporter.stop()
+
+    def request(self, method, path, headers=None, host="127.0.0.1"):
+        connection = http.client.HTTPConnection(host, self.exporter.port, timeout=10)
+        try:
+            connection.request(method, path, headers=headers or {})
+            response = connection.getresponse()
+            return response, response.read()
+        finally:
+            connection.close()
+
+    def test_head_has_the_headers_of_get_without_a_body(self):
+        response, body = self.request("HEAD", "/metrics")
+        self.assertEqual(response.status, 200)
+        self.assertEqual(body, b"")
+        self.assertGreater(int(response.getheader("Content-Length")), 100)
+
+    def test_other_methods_get_405_with_allow(self):
+        for method in ("PUT", "DELETE", "OPTIONS", "PATCH", "PROPFIND", "POST"):
+            response, _ = self.request(method, "/metrics")
+            self.assertEqual(response.status, 405, method)
+            self.assertEqual(response.getheader("Allow"), "GET, HEAD", method)
+        for method in ("GET", "PUT", "DELETE"):
+            response, _ = self.request(method, "/-/reload")
+            self.assertEqual(response.status, 405, method)
+            self.assertEqual(response.getheader("Allow"), "POST", method)
+
+    def test_ipv6_and_ipv4_clients_on_one_listener(self):
+        for host in ("::1", "127.0.0.1"):
+            response, body = self.request("GET", "/metrics", host=host)
+            self.assertEqual(response.status, 200, host)
+            self.assertIn(b"toolhelp_build_info", body)
+
+    def test_keep_alive_serves_many_scrapes_on_one_connection(self):
+        connection = http.client.HTTPConnection("127.0.0.1", self.exporter.port, timeout=10)
+        try:
+            local = None
+            for _ in range(5):
+                connection.request("GET", "/metrics")
+                response = connection.getresponse()
+                self.assertEqual(response.status, 200)
+                response.read()
+                self.assertFalse(response.will_close)
+                if local is None:
+                    local = connection.sock.getsockname()
+                self.assertEqual(connection.sock.getsockname(), local)
+        finally:
+            connection.close()
+
+    def test_gzip_restores_byte_for_byte_and_q0_gets_identity(self):
+        for _ in range(5):  # both answers from one cycle (a new cycle may come between them)
+            zipped, compressed = self.request("GET", "/metrics", {"Accept-Encoding": "gzip"})
+            plain, text = self.request("GET", "/metrics", {"Accept-Encoding": "gzip;q=0"})
+            self.assertEqual(zipped.getheader("Content-Encoding"), "gzip")
+            self.assertEqual(zipped.getheader("Vary"), "Accept-Encoding")
+            self.assertIsNone(plain.getheader("Content-Encoding"))
+            self.assertEqual(plain.getheader("Vary"), "Accept-Encoding")
+            restored = subprocess.run(["gzip", "-d"], input=compressed, capture_output=True,
+                                      check=True).stdout
+            if restored == text:
+                self.assertLess(len(compressed), len(text) / 3)
+                return
+        self.fail("gzip -d never restored the identity answer of the same cycle")
+
+
 class ExpositionTest(unittest.TestCase):
     PLATFORMS = ("linux",)  # a Linux file name with control characters becomes the process name
 
@@ -708,7 +818,7 @@ class TlsTest(unittest.TestCase):
                             pass
                     except OSError:
                         pass
-            # The server keeps answering, many times over (each civetweb worker at least once).
+            # The server keeps answering, many times over.
             for _ in range(12):
                 self.assert_metrics_over_https(exporter)
             self.assertIsNone(exporter.process.poll(), exporter.log_text())

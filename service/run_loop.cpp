@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <exception>
 #include <sstream>
 #include <utility>
 
@@ -219,7 +220,16 @@ void RunLoop::request_reload() {
 
 std::vector<ConfigError> RunLoop::reload() {
   std::lock_guard reloading(reload_mutex_);
-  ConfigLoadResult result = load_config_();
+  ConfigLoadResult result;
+  // A reload never ends the process: whatever loading throws (std::bad_alloc from a hostile file
+  // included) is a failed reload that keeps the running configuration.
+  try {
+    result = load_config_();
+  } catch (const std::exception& error) {
+    result = {std::nullopt, {{"<reload>", std::string("loading failed: ") + error.what()}}};
+  } catch (...) {
+    result = {std::nullopt, {{"<reload>", "loading failed with an unknown exception"}}};
+  }
   if (!result.config) {
     for (const ConfigError& error : result.errors) {
       spdlog::error("reload: {}: {}", error.path, error.message);

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <new>
 #include <set>
 #include <sstream>
 #include <string>
@@ -199,6 +200,28 @@ TEST(RunLoopConcurrency, FailedReloadKeepsServingTheRunningConfiguration) {
   EXPECT_EQ(reload->status, 500);
   EXPECT_NE(reload->body.find("$.collection.interval: broken on purpose"), std::string::npos)
       << reload->body;
+  ASSERT_TRUE(exporter.cycle(std::stop_token{}));
+  const auto metrics = test::http_request(port, "GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(groups_in(metrics->body), std::set<std::string>{"alpha"});
+  EXPECT_NE(metrics->body.find("toolhelp_config_last_reload_successful 0"), std::string::npos);
+}
+
+// A loader that throws (as std::bad_alloc from a hostile file would) is a failed reload, reported
+// to the caller, never an exception out of the run loop.
+TEST(RunLoopReload, AThrowingLoadIsAFailedReload) {
+  const int port = test::free_port();
+  RunLoop exporter(
+      config_for(port, "alpha"), []() -> ConfigLoadResult { throw std::bad_alloc(); },
+      make_platform_source());
+  exporter.listen();
+  ASSERT_TRUE(exporter.cycle(std::stop_token{}));
+  const auto reload = test::http_request(port, "POST", "/-/reload");
+  ASSERT_TRUE(reload);
+  EXPECT_EQ(reload->status, 500);
+  EXPECT_NE(reload->body.find("loading failed"), std::string::npos) << reload->body;
+  const std::vector<ConfigError> errors = exporter.reload();  // the SIGHUP/PARAMCHANGE path
+  ASSERT_EQ(errors.size(), 1U);
   ASSERT_TRUE(exporter.cycle(std::stop_token{}));
   const auto metrics = test::http_request(port, "GET", "/metrics");
   ASSERT_TRUE(metrics);

@@ -95,6 +95,11 @@ RESOURCE_SERIES = ("toolhelp_group_cpu_seconds_total", "toolhelp_group_memory_by
                    "toolhelp_group_handles:", "toolhelp_group_io_bytes:")
 
 
+# Resource metrics a Windows host under Wine 8.0 cannot give (see PrometheusTest.reads).
+WINE_EMPTY_RESOURCES = ("toolhelp_group_cpu_seconds", "toolhelp_group_handles",
+                        "toolhelp_group_io_bytes", "toolhelp_process_cpu_seconds",
+                        "toolhelp_process_handles", "toolhelp_process_io_bytes")
+
 def uses_resources(expr):
     return any(name in expr for name in RESOURCE_SERIES)
 
@@ -529,11 +534,20 @@ class PrometheusTest(unittest.TestCase):
             f'toolhelp_snapshot_kind_state{{instance="{host.instance}", kind="resources", '
             f'state="unsupported"}} == 1')
 
+    def reads(self, host, expr):
+        """Whether `host` gives the resource facts `expr` uses. Under Wine 8.0 the Windows source
+        leaves CPU, handles and I/O empty: Wine answers GetProcessTimes for another process
+        with the caller's own times and GetProcessIoCounters / GetProcessHandleCount with zeros
+        (real Windows gives them; see the README's list of what only Windows proves)."""
+        if not self.has_resources(host):
+            return False
+        return not (host.wine and any(name in expr for name in WINE_EMPTY_RESOURCES))
+
     def expected(self, expr, host=None):
         """Whether `expr` must have data: for one host, or (host None) for the fleet."""
         if uses_resources(expr):
             hosts = [host] if host else self.hosts
-            return any(self.has_resources(h) for h in hosts)
+            return any(self.reads(h, expr) for h in hosts)
         return True
 
     def assert_data(self, expr, where, report=None):
@@ -630,10 +644,12 @@ class PrometheusTest(unittest.TestCase):
             resident = self.assert_data(
                 f'toolhelp_group_memory_bytes{{{where}, kind="resident"}}', host.name)
             self.assertGreater(float(resident[0]["value"][1]), 0, host.name)
-            handles = self.assert_data(f'toolhelp_group_handles{{{where}}}', host.name)
-            self.assertGreater(float(handles[0]["value"][1]), 0, host.name)
-            cpu = self.assert_data(f'toolhelp_group_cpu_seconds_total{{{where}}}', host.name)
-            self.assertEqual({r["metric"]["mode"] for r in cpu}, {"user", "system"}, host.name)
+            if self.reads(host, "toolhelp_group_handles toolhelp_group_cpu_seconds"):
+                handles = self.assert_data(f'toolhelp_group_handles{{{where}}}', host.name)
+                self.assertGreater(float(handles[0]["value"][1]), 0, host.name)
+                cpu = self.assert_data(f'toolhelp_group_cpu_seconds_total{{{where}}}', host.name)
+                self.assertEqual({r["metric"]["mode"] for r in cpu}, {"user", "system"},
+                                 host.name)
             self.assert_data(f'toolhelp_group_oldest_start_time_seconds{{{where}}}', host.name)
         if not checked:
             self.skipTest("no host reads resources")

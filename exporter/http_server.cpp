@@ -43,9 +43,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 // Request headers larger than this are refused before any handler runs.
-constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
+constexpr std::size_t kMaxHeaderBytes = std::size_t{16} * 1024;
 // A POST to an action may carry a small body (ignored); no other request may carry one.
-constexpr std::uint64_t kMaxActionBody = 4 * 1024;
+constexpr std::uint64_t kMaxActionBody = std::uint64_t{4} * 1024;
 // Threads that move bytes, and threads that run handlers (handlers may hash passwords or render
 // JSON; the byte movers never wait for them).
 constexpr unsigned kIoThreads = 1;

@@ -53,14 +53,15 @@ std::string human_bytes(std::uint64_t bytes) {
     ++unit;
   }
   std::array<char, 32> text{};
-  std::snprintf(text.data(), text.size(), unit == 0 ? "%.0f %s" : "%.1f %s", value,
-                kUnits.at(unit));
+  // The buffer fits every value a double can print here; a cut text would still end in '\0'.
+  static_cast<void>(std::snprintf(text.data(), text.size(), unit == 0 ? "%.0f %s" : "%.1f %s",
+                                  value, kUnits.at(unit)));
   return text.data();
 }
 
 std::string fixed(double value, int decimals) {
   std::array<char, 32> text{};
-  std::snprintf(text.data(), text.size(), "%.*f", decimals, value);
+  static_cast<void>(std::snprintf(text.data(), text.size(), "%.*f", decimals, value));
   return text.data();
 }
 

@@ -89,6 +89,12 @@ std::string expand_group_template(const std::string& group_template, const Captu
     }
     i = close;
   }
+  // An empty label value is the same as no label to Prometheus: `group=""` would merge every
+  // such process into a series nobody can select. A template that came out empty (a capture
+  // that matched nothing, a process without a path) means the process name.
+  if (out.empty()) {
+    out = process.name.empty() ? std::string(kUnnamedGroup) : process.name;
+  }
   return out;
 }
 

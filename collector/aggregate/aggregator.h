@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -161,7 +162,12 @@ class Aggregator {
   std::shared_ptr<const Aggregate> last_;
 };
 
+// The group of a process whose template expanded to nothing and whose name is empty too (on
+// Linux a process can set its name to "").
+inline constexpr std::string_view kUnnamedGroup = "unnamed";
+
 // Expands a group template: `{capture}` from `captures`, else `{name}` / `{path}` of the process.
+// Never empty: an empty result falls back to the process name (then to kUnnamedGroup).
 std::string expand_group_template(const std::string& group_template,
                                   const std::map<std::string, std::string, std::less<>>& captures,
                                   const Process& process);

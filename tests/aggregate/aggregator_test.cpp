@@ -440,5 +440,25 @@ TEST(GroupTemplate, ExpandsCapturesThenBuiltins) {
   EXPECT_EQ(expand_group_template("unbalanced {", {}, process), "unbalanced {");
 }
 
+TEST(GroupTemplate, AnEmptyResultFallsBackToTheProcessName) {
+  Process process = make_process(1, "java");
+  // A capture that matched nothing, a process without a path, a template of unknown names.
+  EXPECT_EQ(expand_group_template("{main}", {{"main", ""}}, process), "java");
+  process.path.clear();
+  EXPECT_EQ(expand_group_template("{path}", {}, process), "java");
+  EXPECT_EQ(expand_group_template("{unknown}", {}, process), "java");
+  process.name.clear();  // Linux lets a process name itself ""
+  EXPECT_EQ(expand_group_template("{name}", {}, process), "unnamed");
+}
+
+TEST(Aggregator, AnEmptyTemplateResultIsNeverAnEmptyGroup) {
+  AggregatorSettings settings;
+  settings.grouping.rules.push_back(rule("{opt}", "^(?<opt>x?)java$"));
+  Aggregator aggregator(settings);
+  const auto aggregate = aggregator.update(snapshot_of({make_process(1, "java")}));
+  EXPECT_EQ(aggregate->groups.count(""), 0U);
+  EXPECT_EQ(aggregate->groups.count("java"), 1U);
+}
+
 }  // namespace
 }  // namespace thx

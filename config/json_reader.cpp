@@ -107,7 +107,7 @@ std::optional<std::size_t> Reader::count(const Json& value, const std::string& p
 }
 
 std::optional<milliseconds> Reader::duration(const Json& value, const std::string& path,
-                                             milliseconds min) {
+                                             milliseconds min, milliseconds max) {
   const auto parsed = value.is_string() ? parse_duration(value.get<std::string>()) : std::nullopt;
   if (!parsed) {
     expected(path, "a duration such as \"100ms\", \"15s\", \"5m\", \"1h\" or \"1m30s\"", value);
@@ -116,6 +116,11 @@ std::optional<milliseconds> Reader::duration(const Json& value, const std::strin
   if (*parsed < min) {
     error(path,
           "must be at least " + format_duration(min) + ", got " + quote(value.get<std::string>()));
+    return std::nullopt;
+  }
+  if (*parsed > max) {
+    error(path,
+          "must be at most " + format_duration(max) + ", got " + quote(value.get<std::string>()));
     return std::nullopt;
   }
   return parsed;
@@ -186,9 +191,9 @@ void Fields::get(std::string_view key, std::size_t& out, std::size_t min, std::s
   }
 }
 
-void Fields::get(std::string_view key, milliseconds& out, milliseconds min) {
+void Fields::get(std::string_view key, milliseconds& out, milliseconds min, milliseconds max) {
   if (const Json* value = find(key)) {
-    assign(out, reader_.duration(*value, path(key), min));
+    assign(out, reader_.duration(*value, path(key), min, max));
   }
 }
 

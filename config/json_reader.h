@@ -47,8 +47,10 @@ class Reader {
   // Non-negative integers only: 8.0, -1 and "8" are all mistakes worth naming.
   std::optional<std::size_t> count(const Json& value, const std::string& path, std::size_t min,
                                    std::size_t max);
-  std::optional<std::chrono::milliseconds> duration(const Json& value, const std::string& path,
-                                                    std::chrono::milliseconds min);
+  // From `min` to `max`, both included.
+  std::optional<std::chrono::milliseconds> duration(
+      const Json& value, const std::string& path, std::chrono::milliseconds min,
+      std::chrono::milliseconds max = std::chrono::milliseconds::max());
   std::optional<Regex> regex(const Json& value, const std::string& path);
 
   // Calls `each(element, path)` for every element; false when `value` is not an array.
@@ -86,7 +88,8 @@ class Fields {
   void get(std::string_view key, bool& out);
   void get(std::string_view key, std::string& out, Check check = nullptr);
   void get(std::string_view key, std::size_t& out, std::size_t min, std::size_t max);
-  void get(std::string_view key, std::chrono::milliseconds& out, std::chrono::milliseconds min);
+  void get(std::string_view key, std::chrono::milliseconds& out, std::chrono::milliseconds min,
+           std::chrono::milliseconds max = std::chrono::milliseconds::max());
   void get(std::string_view key, std::optional<Regex>& out);
   void get(std::string_view key, std::vector<Regex>& out);
   void get(std::string_view key, std::vector<std::string>& out, Check check);

@@ -7,6 +7,8 @@
 namespace thx::config_json {
 namespace {
 
+constexpr std::chrono::minutes kMaxRequestTimeout{5};
+
 // user -> salted hash. The hash format is the exporter's business; here it only must be there.
 void read_users(Reader& reader, const Json& json, const std::string& path,
                 std::map<std::string, std::string>& users) {
@@ -45,7 +47,9 @@ void read_web(Reader& reader, const Json& json, const std::string& path, WebSett
   }
   fields.get("max_connections", web.max_connections, 1, 1024);
   fields.get("max_connections_per_client", web.max_connections_per_client, 1, 1024);
-  fields.get("request_timeout", web.request_timeout, milliseconds{1});
+  // The time a client has to send its request: minutes would only let slow clients hold the
+  // connections (web.max_connections) that scrapes need.
+  fields.get("request_timeout", web.request_timeout, milliseconds{1}, kMaxRequestTimeout);
   fields.get("idle_timeout", web.idle_timeout, milliseconds{1});
   fields.get("enable_snapshot", web.enable_snapshot);
   fields.get("snapshot_command_lines", web.snapshot_command_lines);

@@ -295,6 +295,12 @@ TEST(ConfigDurations, BadDurationsNameThePath) {
             "$.collection.interval: must be at least 100ms, got \"50ms\"");
   EXPECT_THAT(only_error(R"({"web": {"request_timeout": "0s"}})"),
               StartsWith("$.web.request_timeout: must be at least 1ms"));
+  // A slow client could hold a connection for as long as the timeout: it has a ceiling.
+  EXPECT_EQ(only_error(R"({"web": {"request_timeout": "5m1s"}})"),
+            "$.web.request_timeout: must be at most 5m, got \"5m1s\"");
+  EXPECT_EQ(only_error(R"({"web": {"request_timeout": "1000000h"}})"),
+            "$.web.request_timeout: must be at most 5m, got \"1000000h\"");
+  EXPECT_EQ(load_ok(R"({"web": {"request_timeout": "5m"}})").web.request_timeout, 5min);
   EXPECT_EQ(only_error(R"({"collection": {"interval": "1m", "module_interval": "30s"}})"),
             "$.collection.module_interval: must be at least the interval (1m), got 30s");
   EXPECT_EQ(only_error(R"({"collection": {"interval": "10m"}})"),

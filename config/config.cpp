@@ -207,6 +207,14 @@ ConfigLoadResult load_config_file(const std::filesystem::path& file,
   return load_config_text(*text, utf8_name(file), overrides);
 }
 
+std::string config_error_line(const ConfigError& error, std::string_view file) {
+  std::string line;
+  if (!file.empty() && error.path != file) {
+    line.append(file).append(": ");
+  }
+  return line.append(error.path).append(": ").append(error.message);
+}
+
 std::filesystem::path path_from_utf8(std::string_view text) {
   const std::u8string utf8(text.begin(), text.end());
   return std::filesystem::path(utf8);

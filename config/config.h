@@ -65,6 +65,11 @@ ConfigLoadResult load_config_text(std::string_view text, std::string_view source
 ConfigLoadResult load_config_file(const std::filesystem::path& file,
                                   const ConfigOverrides& overrides = {});
 
+// An error as one line of text for a person, naming `file` once: "FILE: $.log.level: ..." for
+// an error inside the file, "FILE: invalid JSON at ..." for one of the file itself (a syntax or
+// I/O error, whose path is already the file's name); "PATH: ..." when `file` is empty.
+std::string config_error_line(const ConfigError& error, std::string_view file);
+
 // A path from UTF-8 text (command-line arguments are UTF-8 on both platforms; a plain
 // std::string would be read in the ANSI code page on Windows).
 std::filesystem::path path_from_utf8(std::string_view text);

@@ -33,7 +33,7 @@ int check_config(const CliOptions& options) {
   }
   const ConfigLoadResult result = load_effective_config(options);
   for (const ConfigError& error : result.errors) {
-    std::cerr << options.config_file << ": " << error.path << ": " << error.message << "\n";
+    std::cerr << config_error_line(error, options.config_file) << "\n";
   }
   if (!result.config) {
     std::cerr << result.errors.size() << " error(s)\n";

@@ -200,7 +200,7 @@ std::wstring service_command_line(const ControlFlags& flags) {
 void check_config_file(const std::string& file) {
   const ConfigLoadResult result = load_config_file(path_from_utf8(file));
   for (const ConfigError& error : result.errors) {
-    std::cerr << "warning: " << file << ": " << error.path << ": " << error.message << "\n";
+    std::cerr << "warning: " << config_error_line(error, file) << "\n";
   }
   if (!result.config) {
     std::cerr << "warning: the service will not start until the configuration is fixed\n";

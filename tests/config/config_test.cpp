@@ -590,6 +590,21 @@ TEST(ConfigFile, ErrorsNameTheFile) {
   EXPECT_THAT(syntax_result.errors[0].path, HasSubstr("thx_config_test_syntax.json"));
 }
 
+TEST(ConfigFile, AnErrorLineNamesTheFileOnce) {
+  const auto syntax = temp_file("thx_config_test_syntax_line.json", "{\"log\": }");
+  const std::string name = syntax.string();
+  const auto result = load_config_file(syntax);
+  std::filesystem::remove(syntax);
+  ASSERT_EQ(result.errors.size(), 1U);
+  EXPECT_EQ(config_error_line(result.errors[0], name),
+            name +
+                ": invalid JSON at line 1, column 9: syntax error while parsing value - "
+                "unexpected '}'; expected '[', '{', or a literal");
+  EXPECT_EQ(config_error_line({"$.log.level", "expected a string"}, name),
+            name + ": $.log.level: expected a string");
+  EXPECT_EQ(config_error_line({"--web.listen-address", "bad"}, ""), "--web.listen-address: bad");
+}
+
 TEST(ConfigFile, MissingFileNamesTheFileAndTheReason) {
   const auto path = std::filesystem::temp_directory_path() / "thx_config_test_missing.json";
   const auto result = load_config_file(path);

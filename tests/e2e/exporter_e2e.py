@@ -315,6 +315,16 @@ class ExporterTest(unittest.TestCase):
             result = run("--config.file=" + path, timeout=60)
             self.assertNotEqual(result.returncode, 0)
             self.assertIn("$.collection.interval", (result.stdout + result.stderr).decode())
+            # A syntax error: the file is named once, then where and what.
+            with open(path, "w") as f:
+                f.write('{"log": }')
+            result = run("check-config", path, timeout=60)
+            self.assertEqual(result.returncode, 1)
+            lines = result.stderr.decode().replace("\r\n", "\n").splitlines()
+            self.assertEqual(lines[0], path + ": invalid JSON at line 1, column 9: syntax error "
+                             "while parsing value - unexpected '}'; expected '[', '{', or a literal",
+                             result.stderr)
+            self.assertEqual(lines[1:], ["1 error(s)"])
         finally:
             shutil.rmtree(directory)
 

@@ -31,13 +31,28 @@ void assign(T& out, std::optional<T> value) {
 
 }  // namespace
 
+void append_child(std::string& path, std::string_view key) {
+  if (!key.empty() && std::all_of(key.begin(), key.end(), is_word_char)) {
+    path.append(".").append(key);
+  } else {
+    path.append("[").append(quote(key)).append("]");
+  }
+}
+
+void append_index(std::string& path, std::size_t index) {
+  path.append("[").append(std::to_string(index)).append("]");
+}
+
 std::string child_path(std::string_view parent, std::string_view key) {
-  const bool plain = !key.empty() && std::all_of(key.begin(), key.end(), is_word_char);
-  return std::string(parent) + (plain ? "." + std::string(key) : "[" + quote(key) + "]");
+  std::string path(parent);
+  append_child(path, key);
+  return path;
 }
 
 std::string index_path(std::string_view parent, std::size_t index) {
-  return std::string(parent) + "[" + std::to_string(index) + "]";
+  std::string path(parent);
+  append_index(path, index);
+  return path;
 }
 
 bool is_comment_key(std::string_view key) {
@@ -66,7 +81,19 @@ std::string describe(const Json& value) {
 // Reader
 
 void Reader::error(std::string path, std::string message) {
-  errors_.push_back({std::move(path), std::move(message)});
+  ++error_count_;
+  if (errors_.size() < kMaxErrors) {
+    errors_.push_back({std::move(path), std::move(message)});
+  }
+}
+
+std::vector<ConfigError> Reader::take_errors() {
+  if (error_count_ > errors_.size()) {
+    errors_.push_back({"$", "and " + std::to_string(error_count_ - errors_.size()) +
+                                " more error(s), not shown: fix the ones above first"});
+  }
+  error_count_ = 0;
+  return std::move(errors_);
 }
 
 void Reader::expected(const std::string& path, std::string_view what, const Json& got) {
@@ -228,64 +255,177 @@ void Fields::get(std::string_view key, std::vector<std::string>& out, Check chec
 
 namespace {
 
-// nlohmann::json silently keeps the last of two equal keys; in a config that is a mistake. The
-// parse callback follows the document's nesting to report each duplicate with its path. A frame
-// holds only its own key or index; a path is spelled out only for an error, so memory stays
-// linear in the document whatever its depth.
-class DuplicateKeys {
+// Builds the document from nlohmann's SAX events (nlohmann's own callback parser is quadratic:
+// each closed object makes it scan its parent for discarded values, so 80,000 empty objects in
+// an array took 10 s), watching the structure as it goes:
+// - Nesting is bounded (kMaxDepth): a configuration needs a handful of levels, and each open
+//   level costs memory (here and in nlohmann's parser) and stack in every recursive walk of the
+//   value. Passing the bound ends the parse at once.
+// - The document's size in memory is bounded (kMaxDocumentBytes, counted as it is built):
+//   nlohmann's values take 30 to 40 times the text of small containers ("[{},{},...]"), so a
+//   16 MiB file could take 700 MB; a real configuration, 10,000 rules included, needs a few MB.
+// - nlohmann::json silently keeps the last of two equal keys; in a config that is a mistake,
+//   reported with its path.
+// A frame is a pointer to an open container and, in an object, to its current key; a path is
+// spelled out only for an error, into one string, with long keys and deep middles elided, so
+// memory stays linear in the document and an error's size does not depend on it.
+class DocumentBuilder {
  public:
-  explicit DuplicateKeys(Reader& reader) : reader_(reader) {}
+  // Thrown out of the parse when the nesting or the size passes its bound (the reader has the
+  // error).
+  struct Stop {};
 
-  bool on_event(Json::parse_event_t event, const Json& parsed) {
-    using Event = Json::parse_event_t;
-    if (event == Event::object_start || event == Event::array_start) {
-      if (!stack_.empty() && stack_.back().is_array) {
-        ++stack_.back().next_index;
-      }
-      stack_.push_back({event == Event::array_start, 0, {}, {}});
-    } else if (event == Event::object_end || event == Event::array_end) {
-      stack_.pop_back();
-    } else if (event == Event::key && !stack_.empty()) {
-      on_key(parsed.get<std::string>());
-    } else if (event == Event::value && !stack_.empty() && stack_.back().is_array) {
-      ++stack_.back().next_index;
+  explicit DocumentBuilder(Reader& reader) : reader_(reader) {}
+
+  Json take() { return std::move(root_); }
+
+  // The SAX interface (nlohmann::json_sax).
+  bool null() { return add(nullptr); }
+  bool boolean(bool value) { return add(value); }
+  bool number_integer(Json::number_integer_t value) { return add(value); }
+  bool number_unsigned(Json::number_unsigned_t value) { return add(value); }
+  bool number_float(Json::number_float_t value, const Json::string_t& /*text*/) {
+    return add(value);
+  }
+  bool string(Json::string_t& value) {
+    count(kStringBytes + heap_bytes(value));
+    return add(std::move(value));
+  }
+  bool binary(Json::binary_t& value) { return add(std::move(value)); }
+  bool start_object(std::size_t /*elements*/) { return open(Json::object()); }
+  bool start_array(std::size_t /*elements*/) { return open(Json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  bool key(Json::string_t& key) {
+    const std::size_t bytes = kMemberBytes + heap_bytes(key);
+    Frame& object = stack_.back();
+    auto [it, inserted] =
+        object.container->get_ref<Json::object_t&>().try_emplace(std::move(key), nullptr);
+    object.key = &it->first;
+    object.slot = &it->second;
+    count(bytes);
+    if (!inserted && !is_comment_key(it->first)) {
+      reader_.error(path(false), "duplicate key: it is set more than once in this object");
     }
-    return true;  // keep everything: this only watches
+    return true;
   }
 
-  // The path of the innermost open container ($ for the root), or of the key being read in it.
-  [[nodiscard]] std::string path(std::size_t frames, bool with_key) const {
-    std::string out = "$";
-    for (std::size_t i = 0; i < frames; ++i) {
-      const Frame& frame = stack_[i];
-      if (i + 1 == frames && !with_key) {
-        break;
-      }
-      // A container's own position in its parent: the index just taken, or the current key.
-      out = frame.is_array ? index_path(out, frame.next_index - 1) : child_path(out, frame.key);
-    }
-    return out;
+  template <typename Exception>
+  bool parse_error(std::size_t /*position*/, const std::string& /*token*/, const Exception& error) {
+    throw error;  // the concrete type (parse_error, out_of_range), as nlohmann's own parser does
   }
 
  private:
   struct Frame {
-    bool is_array = false;
-    std::size_t next_index = 0;  // arrays: how many elements have started
-    std::string key;             // objects: the key whose value comes next
-    NameSet keys;                // objects: the keys seen so far
+    Json* container = nullptr;
+    const std::string* key = nullptr;  // objects: the key whose value comes next
+    Json* slot = nullptr;              // objects: where that value goes
   };
 
-  void on_key(std::string key) {
-    Frame& object = stack_.back();
-    object.key = std::move(key);
-    if (!is_comment_key(object.key) && !object.keys.insert(object.key).second) {
-      reader_.error(path(stack_.size(), true),
-                    "duplicate key: it is set more than once in this object");
+  // Where the next value goes: the root, the end of the open array, or the open object's slot.
+  Json* place(Json&& value) {
+    if (stack_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    Frame& top = stack_.back();
+    if (top.container->is_array()) {
+      count(kElementBytes);
+      return &top.container->emplace_back(std::move(value));
+    }
+    *top.slot = std::move(value);  // a duplicate key's last value wins, as in nlohmann's parser
+    return top.slot;
+  }
+
+  template <typename T>
+  bool add(T&& value) {
+    place(Json(std::forward<T>(value)));
+    return true;
+  }
+
+  bool open(Json&& container) {
+    if (stack_.size() == kMaxDepth) {
+      reader_.error(path(true), "nesting deeper than " + std::to_string(kMaxDepth) +
+                                    " levels of objects and arrays; a configuration needs a "
+                                    "handful");
+      throw Stop{};
+    }
+    count(kContainerBytes);
+    stack_.push_back({place(std::move(container))});
+    return true;
+  }
+
+  bool close() {
+    stack_.pop_back();
+    return true;
+  }
+
+  // The path of the innermost open container's current member: its key, or in an array the
+  // element before it is added (`next_element`, for a container about to open) or the last one.
+  // Keys longer than kLongKey bytes are cut; past kLongPath bytes the middle is left out
+  // ("$.a.b...[0]"): the start says where in the schema it is, the end what it is.
+  [[nodiscard]] std::string path(bool next_element) const {
+    std::string out = "$";
+    for (std::size_t i = 0; i < stack_.size(); ++i) {
+      const bool last = i + 1 == stack_.size();
+      if (!last && out.size() >= kLongPath) {
+        out += "...";
+        i = stack_.size() - 2;  // on to the last
+        continue;
+      }
+      const Frame& frame = stack_[i];
+      if (frame.container->is_array()) {
+        const std::size_t size = frame.container->size();
+        append_index(out, last && next_element ? size : size - 1);
+      } else if (frame.key->size() > kLongKey) {
+        append_child(out, cut_utf8(*frame.key, kLongKey) + "...");
+      } else {
+        append_child(out, *frame.key);
+      }
+    }
+    return out;
+  }
+
+  // What nlohmann's values take, near enough (GCC, 64 bits, with malloc's own 16 bytes): an
+  // element of an array 16 bytes, twice over for the vector's growth; an object member a map
+  // node; a string or container the object it points to; a string longer than the small-string
+  // buffer its characters too.
+  static constexpr std::size_t kElementBytes = 32;
+  static constexpr std::size_t kMemberBytes = 96;
+  static constexpr std::size_t kStringBytes = 48;
+  static constexpr std::size_t kContainerBytes = 64;
+  static std::size_t heap_bytes(const std::string& text) {
+    return text.size() > 15 ? text.size() + 17 : 0;
+  }
+
+  void count(std::size_t bytes) {
+    bytes_ += bytes;
+    if (bytes_ > kMaxDocumentBytes) {
+      reader_.error(path(true),
+                    "the configuration is too large: its values would take more "
+                    "than " +
+                        std::to_string(kMaxDocumentBytes >> 20U) +
+                        " MiB in memory (a real one, 10,000 rules included, "
+                        "takes a few MiB)");
+      throw Stop{};
     }
   }
 
+  static std::string cut_utf8(std::string_view text, std::size_t size) {
+    while (size > 0 && (static_cast<unsigned char>(text[size]) & 0xC0U) == 0x80U) {
+      --size;  // not inside a UTF-8 sequence
+    }
+    return std::string(text.substr(0, size));
+  }
+
+  static constexpr std::size_t kLongPath = 40;
+  static constexpr std::size_t kLongKey = 60;
+
   Reader& reader_;
+  Json root_;
   std::vector<Frame> stack_;
+  std::size_t bytes_ = 0;
 };
 
 // nlohmann's messages start with "[json.exception.parse_error.101] ": an id, not an explanation.
@@ -319,12 +459,12 @@ std::string syntax_error_message(std::string_view text, const Json::parse_error&
 }  // namespace
 
 std::optional<Json> parse(std::string_view text, std::string_view source, Reader& reader) {
-  DuplicateKeys duplicates(reader);
-  auto callback = [&duplicates](int /*depth*/, Json::parse_event_t event, Json& parsed) {
-    return duplicates.on_event(event, parsed);
-  };
+  DocumentBuilder builder(reader);
   try {
-    return Json::parse(text.begin(), text.end(), callback);
+    Json::sax_parse(text.begin(), text.end(), &builder);
+    return builder.take();
+  } catch (const DocumentBuilder::Stop&) {
+    return std::nullopt;  // the reader has the error, with its path
   } catch (const Json::parse_error& error) {
     reader.error(std::string(source), syntax_error_message(text, error));
     return std::nullopt;

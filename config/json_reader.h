@@ -21,9 +21,17 @@ namespace thx::config_json {
 
 using Json = nlohmann::json;
 
+// Objects and arrays nested deeper than this are an error (the document is not read further).
+inline constexpr std::size_t kMaxDepth = 64;
+// A document whose values would take more memory than this is an error too.
+inline constexpr std::size_t kMaxDocumentBytes = std::size_t{64} << 20U;
+
 // $.a.b, $.a["b c"] (keys that are not plain words are quoted), $.a[2].
 std::string child_path(std::string_view parent, std::string_view key);
 std::string index_path(std::string_view parent, std::size_t index);
+// The same, appended to `path` in place.
+void append_child(std::string& path, std::string_view key);
+void append_index(std::string& path, std::size_t index);
 
 // Keys starting with "//" are comments, at any level: JSON has no other way to annotate a file.
 bool is_comment_key(std::string_view key);
@@ -33,13 +41,19 @@ std::string describe(const Json& value);
 
 using Check = Problem (*)(std::string_view);
 
+// Past this many errors the rest are counted, not kept: a file of a million mistakes must not
+// cost a message each (in memory and on the screen); the first ones are what a person fixes.
+inline constexpr std::size_t kMaxErrors = 100;
+
 // Collects errors; each read returns nothing (and records why) when the value is wrong.
 class Reader {
  public:
   void error(std::string path, std::string message);
   void expected(const std::string& path, std::string_view what, const Json& got);
-  [[nodiscard]] std::size_t error_count() const { return errors_.size(); }
-  std::vector<ConfigError> take_errors() { return std::move(errors_); }
+  // Every error, kept or not.
+  [[nodiscard]] std::size_t error_count() const { return error_count_; }
+  // The errors kept, then (past kMaxErrors) one that says how many more there were.
+  std::vector<ConfigError> take_errors();
 
   std::optional<bool> boolean(const Json& value, const std::string& path);
   std::optional<std::string> string(const Json& value, const std::string& path,
@@ -72,6 +86,7 @@ class Reader {
 
  private:
   std::vector<ConfigError> errors_;
+  std::size_t error_count_ = 0;
 };
 
 // One object of the schema. Absent keys keep their default; a wrong value is reported (and the
@@ -101,8 +116,9 @@ class Fields {
   bool valid_;
 };
 
-// Parses a whole document. Syntax errors and duplicate keys are recorded in `reader` (a syntax
-// error under `source`, the file name); nothing is returned after a syntax error.
+// Parses a whole document. Syntax errors, duplicate keys, nesting deeper than kMaxDepth and
+// values past kMaxDocumentBytes are recorded in `reader` (a syntax error under `source`, the
+// file name); nothing is returned after a syntax error or a bound passed.
 std::optional<Json> parse(std::string_view text, std::string_view source, Reader& reader);
 
 }  // namespace thx::config_json

@@ -568,6 +568,90 @@ TEST(ConfigErrors, DuplicateKeysAreReported) {
                                   "in this object"));
 }
 
+// {"//": [[[...]]]}: `depth` objects and arrays nested (a comment, so only the nesting matters).
+std::string nested(std::size_t depth) {
+  return "{\"//\": " + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+}
+
+TEST(ConfigErrors, NestingIsBoundedAndTheErrorNamesWhere) {
+  load_ok(nested(64));
+  EXPECT_EQ(only_error(nested(65)),
+            "$[\"//\"][0][0][0][0][0][0][0][0][0][0][0]...[0]: nesting deeper than 64 levels of "
+            "objects and arrays; a configuration needs a handful");
+  // 100,000 levels in 200 KB: one short error, found before the parser goes deeper.
+  const std::string deep =
+      R"({"web": )" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+  const auto result = load_config_text(deep, "deep.json");
+  EXPECT_FALSE(result.config.has_value());
+  ASSERT_EQ(result.errors.size(), 1U) << ::testing::PrintToString(errors_of(result));
+  EXPECT_THAT(result.errors[0].path, StartsWith("$.web[0][0][0][0][0]"));
+  EXPECT_THAT(result.errors[0].path, ::testing::EndsWith("...[0]"));
+  EXPECT_LT(result.errors[0].path.size(), 64U);
+  EXPECT_THAT(result.errors[0].message, StartsWith("nesting deeper than 64"));
+  // Unclosed, and in objects: the same.
+  std::string objects = "{";
+  for (int i = 0; i < 100'000; ++i) {
+    objects += R"("a": {)";
+  }
+  EXPECT_THAT(only_error(objects),
+              StartsWith("$.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a....a: nesting deeper than 64"));
+  // A long key is cut in a path: an error's size does not grow with the document.
+  const std::string key(10'000, 'k');
+  const auto long_keys = errors_of("{\"log\": {\"" + key + "\": 1, \"" + key + "\": 2}}");
+  ASSERT_FALSE(long_keys.empty());
+  EXPECT_EQ(long_keys[0], "$.log[\"" + key.substr(0, 60) +
+                              "...\"]: duplicate key: it is set more than once in this object");
+  // The duplicate-key check still sees every level up to the bound.
+  EXPECT_EQ(only_error(R"({"//": [[{"k": 1, "k": 2}]]})"),
+            "$[\"//\"][0][0].k: duplicate key: it is set more than once in this object");
+}
+
+// {"//": [{},{},...]} with `count` empty objects.
+std::string empty_objects(std::size_t count) {
+  std::string text = R"({"//": [{})";
+  for (std::size_t i = 1; i < count; ++i) {
+    text += ",{}";
+  }
+  return text + "]}";
+}
+
+TEST(ConfigErrors, ManyObjectsAreReadInLinearTime) {
+  // nlohmann's callback parser scanned the parent array each time an object closed: 80,000
+  // empty objects took 10 s, these 500,000 about six minutes.
+  load_ok(empty_objects(500'000));
+}
+
+TEST(ConfigErrors, TheDocumentsMemoryIsBounded) {
+  // 3 MB of empty objects would take about 120 MB as nlohmann values.
+  const auto errors = errors_of(empty_objects(1'000'000));
+  ASSERT_EQ(errors.size(), 1U);
+  EXPECT_THAT(errors[0], StartsWith("$[\"//\"]["));
+  EXPECT_THAT(errors[0], HasSubstr("]: the configuration is too large: its values would take more "
+                                   "than 64 MiB in memory"));
+  // 15 MB of strings like module patterns (a file holds 16 MiB at most) stay well within the
+  // bound (under a comment key: compiling them would only take time here).
+  std::string patterns = R"({"//": [)";
+  for (int i = 0; patterns.size() < std::size_t{15} << 20U; ++i) {
+    patterns += (i == 0 ? "\"" : ",\"") + std::string("^/opt/vendor/lib/libnothing_") +
+                std::to_string(i) + "\\\\.so$\"";
+  }
+  patterns += "]}";
+  EXPECT_THAT(errors_of(patterns), IsEmpty());
+}
+
+TEST(ConfigErrors, OnlyTheFirstHundredErrorsAreKept) {
+  std::string text = "{";
+  for (int i = 0; i < 100'000; ++i) {
+    text += (i == 0 ? "\"x" : ",\"x") + std::to_string(i) + "\": 0";
+  }
+  text += "}";
+  const auto errors = errors_of(text);
+  ASSERT_EQ(errors.size(), 101U);
+  EXPECT_THAT(errors[0], StartsWith("$.x0: unknown key"));  // in the order of the keys
+  EXPECT_THAT(errors[99], StartsWith("$.x10086: unknown key"));
+  EXPECT_EQ(errors[100], "$: and 99900 more error(s), not shown: fix the ones above first");
+}
+
 TEST(ConfigFile, LoadsAFile) {
   const auto path =
       temp_file("thx_config_test_ok.json", "\xEF\xBB\xBF{\"log\": {\"level\": \"warn\"}}");

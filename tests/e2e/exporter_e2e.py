@@ -61,6 +61,34 @@ def run(*args, timeout=60, input=None):
     return result
 
 
+def peak_rss_kib(*args, timeout=60):
+    """The peak resident memory (KiB) of `toolhelp_exporter ARGS` run to its end (Linux)."""
+    process = subprocess.Popen(command("toolhelp_exporter", *args), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while True:
+        pid, _, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid == process.pid:
+            process.returncode = 0  # reaped here: Popen must not wait for it again
+            return usage.ru_maxrss
+        if time.time() > deadline:
+            process.kill()
+            process.wait()
+            raise AssertionError("toolhelp_exporter %s did not end in %d s" % (args, timeout))
+        time.sleep(0.05)
+
+
+def deeply_nested_config(directory, depth=100000):
+    """A 200 KB configuration nested 100,000 levels deep (issue 13): its path."""
+    path = os.path.join(directory, "deep.json")
+    with open(path, "w") as f:
+        f.write('{"web": ' + "[" * depth + "]" * depth + "}")
+    return path
+
+
+DEPTH_ERROR = "$.web[0][0][0]"  # ...: nesting deeper than 64 levels
+
+
 def get(port, path, method="GET", timeout=10, headers=None):
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
                                      headers=headers or {})
@@ -328,6 +356,52 @@ class ExporterTest(unittest.TestCase):
         finally:
             shutil.rmtree(directory)
 
+    def test_deep_nesting_is_a_clear_error_in_bounded_memory(self):
+        """check-config on 100,000 levels in 200 KB: one error naming where the bound (64) was
+        passed, and memory a small multiple of the file (it was quadratic in the depth)."""
+        directory = tempfile.mkdtemp()
+        try:
+            path = deeply_nested_config(directory)
+            result = run("check-config", path, timeout=60)
+            self.assertEqual(result.returncode, 1, result.stderr)
+            lines = result.stderr.decode().replace("\r\n", "\n").splitlines()
+            self.assertEqual(len(lines), 2, result.stderr)
+            self.assertTrue(lines[0].startswith(path + ": " + DEPTH_ERROR), lines[0])
+            self.assertIn("...[0]: nesting deeper than 64 levels", lines[0])
+            self.assertEqual(lines[1], "1 error(s)")
+            if not windows():
+                small = os.path.join(directory, "small.json")
+                with open(small, "w") as f:
+                    f.write("{}")
+                baseline = peak_rss_kib("check-config", small)
+                deep = peak_rss_kib("check-config", path)
+                size_kib = os.path.getsize(path) / 1024
+                print("check-config peak RSS: %d KiB for {}, %d KiB for %d KiB nested 100,000 "
+                      "deep" % (baseline, deep, size_kib), file=sys.stderr)
+                self.assertLess(deep - baseline, 10 * size_kib)
+        finally:
+            shutil.rmtree(directory)
+
+    def test_deeply_nested_reload_is_refused_and_the_server_goes_on(self):
+        exporter = Exporter("--web.enable-lifecycle", config=SLEEPER_GROUP)
+        try:
+            exporter.wait_ready()
+            self.assertIn("toolhelp_config_last_reload_successful 1", exporter.metrics())
+            deeply_nested_config(exporter.dir)
+            os.replace(os.path.join(exporter.dir, "deep.json"), exporter.config_path)
+            status, body = get(exporter.port, "/-/reload", method="POST", timeout=30)
+            self.assertEqual(status, 500, body)
+            self.assertIn(DEPTH_ERROR, body)
+            self.assertIn("nesting deeper than 64", body)
+            text = wait_for(exporter, "toolhelp_config_last_reload_successful 0")
+            self.assertIn("toolhelp_config_last_reload_successful 0", text)
+            self.assertIsNone(exporter.process.poll(), exporter.log_text())
+            for _ in range(3):  # still serving, with the running configuration
+                self.assertIn('group="other"', exporter.metrics())
+            self.assertEqual(get(exporter.port, "/healthz")[0], 200)
+        finally:
+            exporter.stop()
+
     def test_version_and_once_textfile(self):
         result = run("--version", timeout=60)
         self.assertEqual(result.returncode, 0)
@@ -593,6 +667,22 @@ class SignalTest(unittest.TestCase):
             self.assertIn("toolhelp_config_last_reload_successful 0", text)
             self.assertIn('group="everything-else"', text)  # still the running configuration
             self.assertIn("reload", exporter.log_text())
+        finally:
+            exporter.stop()
+
+    def test_deeply_nested_sighup_reload_is_refused_and_the_server_goes_on(self):
+        exporter = Exporter(config=SLEEPER_GROUP)
+        try:
+            exporter.wait_ready()
+            deeply_nested_config(exporter.dir)
+            os.replace(os.path.join(exporter.dir, "deep.json"), exporter.config_path)
+            exporter.process.send_signal(signal.SIGHUP)
+            text = wait_for(exporter, "toolhelp_config_last_reload_successful 0")
+            self.assertIn("toolhelp_config_last_reload_successful 0", text)
+            self.assertIsNone(exporter.process.poll(), exporter.log_text())
+            self.assertIn("nesting deeper than 64", exporter.log_text())
+            for _ in range(3):
+                self.assertIn('group="other"', exporter.metrics())
         finally:
             exporter.stop()
 

@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import tempfile
@@ -419,6 +420,59 @@ class ExporterTest(unittest.TestCase):
         finally:
             shutil.rmtree(directory)
 
+    def test_once_textfile_replaces_a_regular_file_and_leaves_no_temporary(self):
+        directory = tempfile.mkdtemp()
+        try:
+            target = os.path.join(directory, "toolhelp.prom")
+            with open(target, "w") as f:
+                f.write("old\n")
+            before = os.stat(target)
+            result = run("once", "--textfile", target, timeout=120)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(os.listdir(directory), ["toolhelp.prom"])
+            with open(target) as f:
+                self.assertIn("toolhelp_processes ", f.read())
+            after = os.stat(target)
+            self.assertNotEqual(after.st_ino, before.st_ino)  # a new file renamed over it
+            if not windows():
+                umask = os.umask(0)
+                os.umask(umask)
+                # Readable as any file this user writes: node_exporter may run as another user.
+                self.assertEqual(after.st_mode & 0o777, 0o666 & ~umask)
+        finally:
+            shutil.rmtree(directory)
+
+    def assert_textfile_refused(self, target, *expected):
+        """once --textfile TARGET fails, naming TARGET and the reason, and leaves its folder as
+        it was (no temporary file)."""
+        directory = os.path.dirname(target)
+        listing = sorted(os.listdir(directory)) if os.path.isdir(directory) else None
+        result = run("once", "--textfile", target, timeout=120)
+        output = result.stderr.decode(errors="replace")
+        self.assertNotEqual(result.returncode, 0, output)
+        self.assertIn(target, output)
+        for text in expected:
+            self.assertIn(text, output)
+        self.assertNotIn("Success", output)
+        if listing is not None:
+            self.assertEqual(sorted(os.listdir(directory)), listing)
+        return output
+
+    def test_once_textfile_refuses_a_directory_and_names_a_missing_one(self):
+        directory = tempfile.mkdtemp()
+        try:
+            target = os.path.join(directory, "toolhelp.prom")
+            os.mkdir(target)
+            self.assert_textfile_refused(target, "refusing to write", "it is a directory")
+            self.assertTrue(os.path.isdir(target))
+            missing = os.path.join(directory, "missing", "toolhelp.prom")
+            # ERROR_PATH_NOT_FOUND, in whatever words the system has for it.
+            reason = ": 3 (" if windows() else ": No such file or directory"
+            output = self.assert_textfile_refused(missing, "cannot create", reason)
+            self.assertIn(os.path.join(directory, "missing"), output)
+        finally:
+            shutil.rmtree(directory)
+
     def test_snapshot_command_json(self):
         sleepers = Sleepers(2, 3)
         try:
@@ -700,11 +754,47 @@ class SignalTest(unittest.TestCase):
                 exporter.stop()
 
 
+class TextfileSpecialTargetsTest(unittest.TestCase):
+    """once --textfile onto what is not a regular file: refused, and left as it was."""
+    PLATFORMS = ("linux",)  # FIFOs and symbolic links made from Python
+
+    def setUp(self):
+        self.directory = tempfile.mkdtemp()
+        self.target = os.path.join(self.directory, "toolhelp.prom")
+
+    def tearDown(self):
+        shutil.rmtree(self.directory)
+
+    def refused(self, *expected):
+        return ExporterTest.assert_textfile_refused(self, self.target, "refusing to write",
+                                                    *expected)
+
+    def test_fifo(self):
+        os.mkfifo(self.target)
+        self.refused("it is a FIFO, not a regular file")
+        self.assertTrue(stat.S_ISFIFO(os.lstat(self.target).st_mode))
+
+    def test_symbolic_link_to_a_fifo(self):
+        fifo = os.path.join(self.directory, "fifo")
+        os.mkfifo(fifo)
+        os.symlink(fifo, self.target)
+        self.refused("it is a symbolic link to a FIFO")
+        self.assertEqual(os.readlink(self.target), fifo)
+        self.assertTrue(stat.S_ISFIFO(os.stat(fifo).st_mode))
+
+    def test_symbolic_link_to_dev_null(self):
+        os.symlink(os.devnull, self.target)
+        self.refused("it is a symbolic link to a character device")
+        self.assertEqual(os.readlink(self.target), os.devnull)
+        self.assertTrue(stat.S_ISCHR(os.stat(os.devnull).st_mode))
+
+
 def load_tests(loader, tests, pattern):
     """The test classes of this platform: a class for the other one is not a skip here."""
     platform = "windows" if windows() else "linux"
     suite = unittest.TestSuite()
-    for case in (ExporterTest, SignalTest, ExpositionTest, WindowsTlsTest, TlsTest):
+    for case in (ExporterTest, SignalTest, ExpositionTest, WindowsTlsTest, TlsTest,
+                 TextfileSpecialTargetsTest):
         if platform in case.PLATFORMS:
             suite.addTests(loader.loadTestsFromTestCase(case))
     return suite

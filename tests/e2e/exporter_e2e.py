@@ -470,6 +470,9 @@ class ExporterTest(unittest.TestCase):
             reason = ": 3 (" if windows() else ": No such file or directory"
             output = self.assert_textfile_refused(missing, "cannot create", reason)
             self.assertIn(os.path.join(directory, "missing"), output)
+            if windows():  # the device Windows programs write to for nothing
+                self.assert_textfile_refused("NUL", "refusing to write",
+                                             "it is a character device")
         finally:
             shutil.rmtree(directory)
 

@@ -379,7 +379,9 @@ class ExporterTest(unittest.TestCase):
                 size_kib = os.path.getsize(path) / 1024
                 print("check-config peak RSS: %d KiB for {}, %d KiB for %d KiB nested 100,000 "
                       "deep" % (baseline, deep, size_kib), file=sys.stderr)
-                self.assertLess(deep - baseline, 10 * size_kib)
+                # Before: 16.6 MB over the baseline (release); now 0.2 MB (release), 1.3 MB
+                # (ASan, whose allocator keeps freed blocks in quarantine).
+                self.assertLess(deep - baseline, 20 * size_kib)
         finally:
             shutil.rmtree(directory)
 

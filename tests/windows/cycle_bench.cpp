@@ -1,14 +1,18 @@
 // thx_wine_cycle_bench: the Tool Help source's cycle cost with N extra processes (a benchmark,
 // not a test: it measures and prints, it asserts nothing).
 //
-//   thx_wine_cycle_bench [--processes N] [--cycles K] [--module-interval S]
+//   thx_wine_cycle_bench [--processes N] [--cycles K] [--module-interval S] [--bare 0|1]
 //
 // Starts N thx_win_child sleepers from this program's folder, waits until each runs, then takes
-// K snapshots (processes, threads, modules; command lines off) with the module interval S
-// (default 300) and prints one JSON object: the first (cold) cycle and the steady ones, wall and
-// this process's CPU seconds, and how many processes the snapshots held. Built for Windows; run
-// under Wine on the build machine.
+// K snapshots (processes, threads, modules, resources; command lines off) with the module
+// interval S (default 300) and prints one JSON object: the first (cold) cycle and the steady
+// ones, wall and this process's CPU seconds, and how many processes the snapshots held. With
+// --bare 1 it makes only the Windows calls such a cycle needs (BareCycle below): the floor the
+// source is compared with. Built for Windows; run under Wine on the build machine.
 #include <windows.h>
+// Tool Help and PSAPI after windows.h, which they need.
+#include <psapi.h>
+#include <tlhelp32.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "collector/platform_source.h"
@@ -54,12 +59,103 @@ Stats stats_of(std::vector<double> values) {
   return {values[values.size() / 2], values.back()};
 }
 
+// The floor of a cycle: the Tool Help and process API calls a steady cycle makes, keeping
+// nothing but one handle per process. One process and thread snapshot walked to its end; per
+// process a handle opened once, its image path and module list read once, and every cycle its
+// times, memory counters, handle count and I/O counters read through that handle.
+class BareCycle {
+ public:
+  BareCycle() = default;
+  BareCycle(const BareCycle&) = delete;
+  BareCycle& operator=(const BareCycle&) = delete;
+  ~BareCycle() {
+    for (const auto& [pid, handle] : handles_) {
+      CloseHandle(handle);
+    }
+  }
+
+  // Returns how many processes the snapshot listed.
+  std::size_t run() {
+    HANDLE snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS | TH32CS_SNAPTHREAD, 0);
+    if (snapshot == INVALID_HANDLE_VALUE) {
+      return 0;
+    }
+    std::vector<DWORD> pids;
+    PROCESSENTRY32W process{};
+    process.dwSize = sizeof(process);
+    for (BOOL more = Process32FirstW(snapshot, &process); more;
+         more = Process32NextW(snapshot, &process)) {
+      pids.push_back(process.th32ProcessID);
+    }
+    THREADENTRY32 thread{};
+    thread.dwSize = sizeof(thread);
+    for (BOOL more = Thread32First(snapshot, &thread); more;
+         more = Thread32Next(snapshot, &thread)) {
+      ++threads_;
+    }
+    CloseHandle(snapshot);
+    for (const DWORD pid : pids) {
+      read(pid);
+    }
+    return pids.size();
+  }
+
+ private:
+  void read(DWORD pid) {
+    auto found = handles_.find(pid);
+    if (found == handles_.end()) {
+      HANDLE handle = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+      if (handle == nullptr) {
+        return;
+      }
+      found = handles_.emplace(pid, handle).first;
+      std::wstring path(MAX_PATH, L'\0');
+      auto length = static_cast<DWORD>(path.size());
+      QueryFullProcessImageNameW(handle, 0, path.data(), &length);
+      list_modules(pid);
+    }
+    HANDLE handle = found->second;
+    FILETIME created{};
+    FILETIME exited{};
+    FILETIME kernel{};
+    FILETIME user{};
+    GetProcessTimes(handle, &created, &exited, &kernel, &user);
+    PROCESS_MEMORY_COUNTERS_EX memory{};
+    memory.cb = sizeof(memory);
+    K32GetProcessMemoryInfo(handle, reinterpret_cast<PROCESS_MEMORY_COUNTERS*>(&memory),
+                            sizeof(memory));
+    DWORD handles = 0;
+    GetProcessHandleCount(handle, &handles);
+    IO_COUNTERS io{};
+    GetProcessIoCounters(handle, &io);
+  }
+
+  void list_modules(DWORD pid) {
+    HANDLE snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE | TH32CS_SNAPMODULE32, pid);
+    if (snapshot == INVALID_HANDLE_VALUE) {
+      return;
+    }
+    MODULEENTRY32W module{};
+    module.dwSize = sizeof(module);
+    for (BOOL more = Module32FirstW(snapshot, &module); more;
+         more = Module32NextW(snapshot, &module)) {
+      ++modules_;
+    }
+    CloseHandle(snapshot);
+  }
+
+  std::unordered_map<DWORD, HANDLE> handles_;
+  std::size_t threads_ = 0;
+  std::size_t modules_ = 0;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   long processes = 500;
   long cycles = 10;
   long module_interval = 300;
+  bool bare = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const long value = std::strtol(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--processes") == 0) {
@@ -68,10 +164,12 @@ int main(int argc, char** argv) {
       cycles = value;
     } else if (std::strcmp(argv[i], "--module-interval") == 0) {
       module_interval = value;
+    } else if (std::strcmp(argv[i], "--bare") == 0) {
+      bare = value != 0;
     } else {
       std::fprintf(stderr,
                    "usage: thx_wine_cycle_bench [--processes N] [--cycles K] "
-                   "[--module-interval S]\n");
+                   "[--module-interval S] [--bare 0|1]\n");
       return 2;
     }
   }
@@ -98,7 +196,9 @@ int main(int argc, char** argv) {
 
   auto source = thx::make_platform_source();
   thx::SnapshotRequest request;
-  request.kinds = {thx::Kind::processes, thx::Kind::threads, thx::Kind::modules};
+  request.kinds = {thx::Kind::processes, thx::Kind::threads, thx::Kind::modules,
+                   thx::Kind::resources};
+  BareCycle bare_cycle;
   request.module_interval = std::chrono::seconds(module_interval);
   std::vector<double> walls;
   std::vector<double> cpus;
@@ -108,11 +208,10 @@ int main(int argc, char** argv) {
   for (long cycle = 0; cycle < cycles; ++cycle) {
     const double cpu_before = cpu_seconds();
     const auto start = std::chrono::steady_clock::now();
-    const thx::Snapshot snapshot = source->take(request, {});
+    listed = bare ? bare_cycle.run() : source->take(request, {}).processes.size();
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double cpu = cpu_seconds() - cpu_before;
-    listed = snapshot.processes.size();
     if (cycle == 0) {
       first_wall = wall;
       first_cpu = cpu;
@@ -128,11 +227,11 @@ int main(int argc, char** argv) {
   const Stats wall = stats_of(walls);
   const Stats cpu = stats_of(cpus);
   std::printf(
-      "{\"children\": %zu, \"processes_listed\": %zu, \"spawn_seconds\": %.1f, "
+      "{\"mode\": \"%s\", \"children\": %zu, \"processes_listed\": %zu, \"spawn_seconds\": %.1f, "
       "\"first_cycle\": {\"wall_seconds\": %.4f, \"cpu_seconds\": %.4f}, "
       "\"steady_cycles\": {\"count\": %zu, \"wall_median_seconds\": %.4f, \"wall_max_seconds\": "
       "%.4f, \"cpu_median_seconds\": %.4f, \"cpu_max_seconds\": %.4f}}\n",
-      children.size(), listed, spawn_seconds, first_wall, first_cpu, walls.size(), wall.median,
-      wall.max, cpu.median, cpu.max);
+      bare ? "bare" : "source", children.size(), listed, spawn_seconds, first_wall, first_cpu,
+      walls.size(), wall.median, wall.max, cpu.median, cpu.max);
   return 0;
 }

@@ -1,7 +1,7 @@
 // Per-group resources from real processes: a child of this test renames itself (its own group),
 // then burns CPU, touches memory, opens files and writes a file on command; the real platform
-// source and the aggregator must see each within the bounds the issue sets. Linux only for now:
-// the Windows source does not read resources yet.
+// source and the aggregator must see each within the bounds the issue sets. Linux only: the
+// Windows source's reads are tested by toolhelp_source_test under Wine, which gives memory only.
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>

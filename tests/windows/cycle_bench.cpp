@@ -1,14 +1,14 @@
 // thx_wine_cycle_bench: the Tool Help source's cycle cost with N extra processes (a benchmark,
 // not a test: it measures and prints, it asserts nothing).
 //
-//   thx_wine_cycle_bench [--processes N] [--cycles K] [--module-interval S] [--bare 0|1]
+//   thx_wine_cycle_bench [--processes N] [--cycles K] [--module-interval S]
 //
 // Starts N thx_win_child sleepers from this program's folder, waits until each runs, then takes
-// K snapshots (processes, threads, modules, resources; command lines off) with the module
-// interval S (default 300) and prints one JSON object: the first (cold) cycle and the steady
-// ones, wall and this process's CPU seconds, and how many processes the snapshots held. With
-// --bare 1 it makes only the Windows calls such a cycle needs (BareCycle below): the floor the
-// source is compared with. Built for Windows; run under Wine on the build machine.
+// K cycles of the Tool Help source (processes, threads, modules, resources; command lines off;
+// module interval S, default 300) alternating with K cycles of the floor: only the Windows calls
+// such a cycle needs (BareCycle below). Prints one JSON object: for each, the first (cold) cycle
+// and the steady ones, wall and this process's CPU seconds, and how many processes were listed.
+// Built for Windows; run under Wine on the build machine.
 #include <windows.h>
 // Tool Help and PSAPI after windows.h, which they need.
 #include <psapi.h>
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "collector/platform_source.h"
+#include "collector/windows/win32_util.h"
 
 namespace {
 
@@ -49,6 +50,32 @@ std::wstring beside_this_program(const wchar_t* name) {
 struct Stats {
   double median = 0.0;
   double max = 0.0;
+};
+
+// One kind of cycle's timings: the first (cold) and the steady ones after it.
+struct Timings {
+  double first_wall = 0.0;
+  double first_cpu = 0.0;
+  std::vector<double> walls;
+  std::vector<double> cpus;
+  std::size_t listed = 0;
+
+  template <typename Cycle>
+  void measure(Cycle&& cycle) {
+    const double cpu_before = cpu_seconds();
+    const auto start = std::chrono::steady_clock::now();
+    listed = cycle();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double cpu = cpu_seconds() - cpu_before;
+    if (walls.empty() && first_wall == 0.0) {
+      first_wall = wall;
+      first_cpu = cpu;
+    } else {
+      walls.push_back(wall);
+      cpus.push_back(cpu);
+    }
+  }
 };
 
 Stats stats_of(std::vector<double> values) {
@@ -126,8 +153,10 @@ class BareCycle {
                             sizeof(memory));
     DWORD handles = 0;
     GetProcessHandleCount(handle, &handles);
-    IO_COUNTERS io{};
-    GetProcessIoCounters(handle, &io);
+    if (!under_wine_) {  // the source leaves it out there too: Wine answers zeros
+      IO_COUNTERS io{};
+      GetProcessIoCounters(handle, &io);
+    }
   }
 
   void list_modules(DWORD pid) {
@@ -145,6 +174,7 @@ class BareCycle {
   }
 
   std::unordered_map<DWORD, HANDLE> handles_;
+  bool under_wine_ = thx::win32::running_under_wine();
   std::size_t threads_ = 0;
   std::size_t modules_ = 0;
 };
@@ -155,7 +185,6 @@ int main(int argc, char** argv) {
   long processes = 500;
   long cycles = 10;
   long module_interval = 300;
-  bool bare = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const long value = std::strtol(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--processes") == 0) {
@@ -164,12 +193,10 @@ int main(int argc, char** argv) {
       cycles = value;
     } else if (std::strcmp(argv[i], "--module-interval") == 0) {
       module_interval = value;
-    } else if (std::strcmp(argv[i], "--bare") == 0) {
-      bare = value != 0;
     } else {
       std::fprintf(stderr,
                    "usage: thx_wine_cycle_bench [--processes N] [--cycles K] "
-                   "[--module-interval S] [--bare 0|1]\n");
+                   "[--module-interval S]\n");
       return 2;
     }
   }
@@ -198,40 +225,31 @@ int main(int argc, char** argv) {
   thx::SnapshotRequest request;
   request.kinds = {thx::Kind::processes, thx::Kind::threads, thx::Kind::modules,
                    thx::Kind::resources};
-  BareCycle bare_cycle;
   request.module_interval = std::chrono::seconds(module_interval);
-  std::vector<double> walls;
-  std::vector<double> cpus;
-  double first_wall = 0.0;
-  double first_cpu = 0.0;
-  std::size_t listed = 0;
+  BareCycle bare_cycle;
+  Timings source_timings;
+  Timings bare_timings;
   for (long cycle = 0; cycle < cycles; ++cycle) {
-    const double cpu_before = cpu_seconds();
-    const auto start = std::chrono::steady_clock::now();
-    listed = bare ? bare_cycle.run() : source->take(request, {}).processes.size();
-    const double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double cpu = cpu_seconds() - cpu_before;
-    if (cycle == 0) {
-      first_wall = wall;
-      first_cpu = cpu;
-    } else {
-      walls.push_back(wall);
-      cpus.push_back(cpu);
-    }
+    source_timings.measure([&] { return source->take(request, {}).processes.size(); });
+    bare_timings.measure([&] { return bare_cycle.run(); });
   }
   for (const PROCESS_INFORMATION& child : children) {
     TerminateProcess(child.hProcess, 0);
     CloseHandle(child.hProcess);
   }
-  const Stats wall = stats_of(walls);
-  const Stats cpu = stats_of(cpus);
-  std::printf(
-      "{\"mode\": \"%s\", \"children\": %zu, \"processes_listed\": %zu, \"spawn_seconds\": %.1f, "
-      "\"first_cycle\": {\"wall_seconds\": %.4f, \"cpu_seconds\": %.4f}, "
-      "\"steady_cycles\": {\"count\": %zu, \"wall_median_seconds\": %.4f, \"wall_max_seconds\": "
-      "%.4f, \"cpu_median_seconds\": %.4f, \"cpu_max_seconds\": %.4f}}\n",
-      bare ? "bare" : "source", children.size(), listed, spawn_seconds, first_wall, first_cpu,
-      walls.size(), wall.median, wall.max, cpu.median, cpu.max);
+  std::printf("{\"children\": %zu, \"spawn_seconds\": %.1f", children.size(), spawn_seconds);
+  for (const auto& [name, timings] :
+       {std::pair{"source", &source_timings}, std::pair{"bare", &bare_timings}}) {
+    const Stats wall = stats_of(timings->walls);
+    const Stats cpu = stats_of(timings->cpus);
+    std::printf(
+        ", \"%s\": {\"processes_listed\": %zu, "
+        "\"first_cycle\": {\"wall_seconds\": %.4f, \"cpu_seconds\": %.4f}, "
+        "\"steady_cycles\": {\"count\": %zu, \"wall_median_seconds\": %.4f, "
+        "\"wall_max_seconds\": %.4f, \"cpu_median_seconds\": %.4f, \"cpu_max_seconds\": %.4f}}",
+        name, timings->listed, timings->first_wall, timings->first_cpu, timings->walls.size(),
+        wall.median, wall.max, cpu.median, cpu.max);
+  }
+  std::printf("}\n");
   return 0;
 }

@@ -10,7 +10,8 @@ made by thx_bench_load) it measures the CPU of one snapshot cycle or one scrape 
                   (full: maps re-read every cycle; steady: the default 5 minute module interval)
   toolhelp        the long-running toolhelp_exporter (default configuration but the interval),
                   scraped once per cycle: CPU from /proc/<pid>/stat per cycle
-  process-exporter, node_exporter (processes collector only): Debian's packages, run directly on
+  process-exporter, node_exporter (processes collector only; for /metrics latency its textfile
+  collector serving the synthetic exposition): Debian's packages, run directly on
                   loopback ports and scraped the same number of times: CPU per scrape
 
 plus peak RSS (VmHWM) of each server, /metrics latency percentiles with 1 and 16 clients (wrk)
@@ -363,6 +364,28 @@ def measure_process_exporter(tmp, scrapes):
     return measure_scraped_server(args, f"http://127.0.0.1:{port}/metrics", scrapes)
 
 
+def measure_node_exporter_textfile(tmp, text, seconds):
+    """Go's net/http and expfmt serving the same exposition as the synthetic aggregate: node_exporter
+    with only its textfile collector, the text in its directory (it reads and parses the file on
+    every scrape, as it runs for its users)."""
+    directory = os.path.join(tmp, "textfile")
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "synthetic.prom"), "w") as f:
+        f.write(text)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    proc = start([shutil.which(NODE_EXPORTER), "--collector.disable-defaults",
+                  "--collector.textfile", f"--collector.textfile.directory={directory}",
+                  "--web.disable-exporter-metrics", f"--web.listen-address=127.0.0.1:{port}"],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        served = wait_http(url, proc)
+        return {"series": sample_count(served), "latency": measure_latency(url, seconds),
+                "peak_rss_bytes": peak_rss_bytes(proc.pid)}
+    finally:
+        stop(proc)
+
+
 def measure_node_exporter(scrapes, latency_seconds=None):
     port = free_port()
     args = [shutil.which(NODE_EXPORTER), "--collector.disable-defaults", "--collector.processes",
@@ -399,6 +422,10 @@ def wrk(url, clients, seconds, gzip=False):
             out["requests"] = int(parts[0])
         elif "Non-2xx" in line or "Socket errors" in line:
             out.setdefault("errors", []).append(line.strip())
+    if not out.get("requests"):
+        # No answer completed within the run: wrk's percentiles are zeros then, not latencies.
+        for key in ("p50", "p75", "p90", "p99"):
+            out[key] = None
     return out
 
 
@@ -424,8 +451,8 @@ def measure_synthetic_latency(bindir, processes, module_series, seconds):
             raise RuntimeError("thx_bench_cycle serve did not start")
         info = dict(item.split("=") for item in ready.split()[1:])
         url = f"http://127.0.0.1:{port}/metrics"
-        scrape(url)
-        return {"series": int(info["series"]), "bytes": int(info["bytes"]),
+        text = scrape(url)
+        return {"series": int(info["series"]), "bytes": int(info["bytes"]), "text": text,
                 "module_series": int(info["module_series"]), "processes": processes,
                 "latency": measure_latency(url, seconds),
                 "peak_rss_bytes": peak_rss_bytes(proc.pid)}
@@ -471,7 +498,11 @@ def measure_size(args, tmp, processes):
             log(f"[{processes}] process-exporter")
             result["process_exporter"] = measure_process_exporter(tmp, cycles)
             log(f"[{processes}] node_exporter processes collector")
-            result["node_exporter"] = measure_node_exporter(cycles, args.latency_seconds)
+            result["node_exporter"] = measure_node_exporter(cycles)
+            log(f"[{processes}] node_exporter textfile collector, the synthetic exposition")
+            result["node_exporter_textfile"] = measure_node_exporter_textfile(
+                tmp, result["synthetic_server"]["text"], args.latency_seconds)
+        result["synthetic_server"].pop("text")
         result["load_average_end"] = load_average()
         result["machine_busy_fraction"] = busy_fraction(ticks, machine_cpu_ticks())
     return result
@@ -608,9 +639,10 @@ def render(results):
                             size["toolhelp_default"]["latency"]))
         servers.append(("synthetic aggregate", size["synthetic_server"]["series"],
                         size["synthetic_server"]["latency"]))
-        if size.get("node_exporter", {}).get("latency"):
-            servers.append(("node_exporter (processes)", size["node_exporter"]["series"],
-                            size["node_exporter"]["latency"]))
+        if size.get("node_exporter_textfile"):
+            servers.append(("node_exporter (textfile: the same exposition)",
+                            size["node_exporter_textfile"]["series"],
+                            size["node_exporter_textfile"]["latency"]))
         for name, series, runs in servers:
             for run in runs:
                 lines.append(f"| {label} | {name} | {series:,} | {run['clients']} | "

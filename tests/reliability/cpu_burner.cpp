@@ -70,8 +70,7 @@ bool reap_one(double& cpu_seconds) {
     return false;
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::fprintf(stderr, "cpu_burner: child %d ended with status %d\n", static_cast<int>(pid),
-                 status);
+    std::fprintf(stderr, "cpu_burner: child %d ended with status %d\n", pid, status);
     std::exit(1);
   }
   cpu_seconds += seconds_of(usage.ru_utime) + seconds_of(usage.ru_stime);

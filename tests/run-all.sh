@@ -7,7 +7,7 @@
 # for that preset; each one is printed with its reason.
 #   tests/run-all.sh                every stage
 #   tests/run-all.sh STAGE...       only these: linux style windows asan tsan fuzz
-# THX_FUZZ_SECONDS sets the fuzzing time per target (default 30).
+# THX_FUZZ_SECONDS sets the fuzzing time per target (default 20).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 stages=("$@")
@@ -117,7 +117,7 @@ if wanted tsan; then
 fi
 if wanted fuzz; then
   echo "=== fuzz ==="
-  if ! tests/fuzz/run.sh "${THX_FUZZ_SECONDS:-30}"; then
+  if ! tests/fuzz/run.sh "${THX_FUZZ_SECONDS:-20}"; then
     failed+=("fuzz")
   fi
 fi

@@ -1,8 +1,8 @@
 // toolhelp_exporter: parse the command line and hand over to the command.
 #include <spdlog/spdlog.h>
 
+#include <exception>
 #include <iostream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -108,12 +108,12 @@ int hash_password_command() {
     std::cerr << "hash-password: expected a password on standard input\n";
     return 2;
   }
-  std::random_device random;
-  std::string salt;
-  for (int i = 0; i < 16; ++i) {
-    salt += static_cast<char>(random() & 0xFFU);
+  try {
+    std::cout << hash_password(password, random_salt()).to_string() << "\n";
+  } catch (const std::exception& error) {
+    std::cerr << "hash-password: " << error.what() << "\n";
+    return 1;
   }
-  std::cout << hash_password(password, salt).to_string() << "\n";
   return 0;
 }
 

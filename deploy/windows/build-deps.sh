@@ -29,11 +29,14 @@ readonly TOOLCHAIN="${SCRIPT_DIR}/mingw-w64-x86_64.cmake"
 readonly TRIPLE=x86_64-w64-mingw32
 readonly MINGW_CXX="${TRIPLE}-g++-posix"
 
+# OpenSSL (password hashing, random salts, HTTPS): its own block below (build_openssl).
+readonly OPENSSL_PACKAGES=(openssl)
+
 # Debian source packages, in build order (spdlog needs fmt). The HTTP server
 # is Boost.Beast/Asio, header-only: its headers are copied from the host's
 # libboost1.81-dev (the same headers serve both platforms); zlib for mingw is
 # Debian's libz-mingw-w64-dev (static libz.a, found in /usr/x86_64-w64-mingw32).
-readonly SOURCE_PACKAGES=(prometheus-cpp fmtlib spdlog nlohmann-json3 googletest pcre2)
+readonly SOURCE_PACKAGES=(prometheus-cpp fmtlib spdlog nlohmann-json3 googletest pcre2 "${OPENSSL_PACKAGES[@]}")
 readonly BOOST_HEADERS=/usr/include/boost
 
 # Debian binary packages this script needs on the build machine.
@@ -50,6 +53,7 @@ readonly HOST_PACKAGES=(
   make
   patch
   xz-utils
+  perl
 )
 
 readonly DEB_SRC_BASENAME=toolhelp-exporter-deb-src
@@ -355,6 +359,54 @@ build_all() {
     -DPCRE2_SUPPORT_LIBEDIT=OFF \
     -DPCRE2_SUPPORT_LIBREADLINE=OFF \
     -DPCRE2_SHOW_REPORT=OFF
+
+  build_openssl
+}
+
+# ---------------------------------------------------------------------------
+# OpenSSL: libcrypto (PBKDF2, SHA-256, RAND_bytes) and libssl (HTTPS)
+# ---------------------------------------------------------------------------
+
+# Debian's openssl source package, cross-built with OpenSSL's own Configure
+# (perl and make, no CMake): the two static libraries and their headers only,
+# none of the programs, tests, manuals, engines or loadable modules, and
+# without algorithms and protocols the exporter never uses (fewer files to
+# compile: CI pays for this build on every clean run). no-autoload-config:
+# the service never reads an openssl.cnf (OPENSSLDIR is a build path that
+# means nothing on the Windows machine). RAND_bytes seeds from the system
+# (CryptGenRandom in advapi32, a KnownDLL).
+readonly OPENSSL_CONFIGURE_OPTIONS=(
+  no-shared no-tests no-dso no-engine no-module no-legacy no-autoload-config
+  no-async no-comp no-ui-console no-ssl-trace
+  no-dtls no-sctp no-srtp no-psk no-srp no-ct no-ocsp no-cms no-ts no-cmp no-rfc3779
+  no-aria no-bf no-camellia no-cast no-gost no-idea no-md4 no-mdc2 no-rc2 no-rc4 no-rc5
+  no-rmd160 no-seed no-sm2 no-sm3 no-sm4 no-whirlpool no-ec2m no-siphash no-scrypt
+  no-ocb no-multiblock
+)
+
+build_openssl() {
+  local pkg=openssl src build start
+  src="$(source_dir "$pkg")"
+  build="$BUILD_DIR/$pkg"
+  CURRENT_PKG="$pkg"
+  CURRENT_LOG="$LOG_DIR/$pkg.log"
+  : >"$CURRENT_LOG"
+  [[ -f "$src/Configure" ]] || die "$pkg: no Configure in $src (see $LOG_DIR/apt-get-source.log)"
+  start=$SECONDS
+  log "building $pkg ${VERSION[$pkg]} (log: $CURRENT_LOG)"
+  mkdir -p -- "$build"
+  pushd "$build" >/dev/null
+  run_logged configure perl "$src/Configure" mingw64 "${OPENSSL_CONFIGURE_OPTIONS[@]}" \
+    --cross-compile-prefix="${TRIPLE}-" CC=gcc-posix --prefix="$PREFIX" --libdir=lib
+  # The libraries alone (make's build_libs and install_dev would build the
+  # programs' helper library too).
+  run_logged generate make -j"$(nproc)" build_generated
+  run_logged build make -j"$(nproc)" libcrypto.a libssl.a
+  mkdir -p -- "$PREFIX/include/openssl" "$PREFIX/lib"
+  run_logged install cp -- "$src"/include/openssl/*.h include/openssl/*.h "$PREFIX/include/openssl/"
+  run_logged install cp -- libcrypto.a libssl.a "$PREFIX/lib/"
+  popd >/dev/null
+  log "  $pkg done in $((SECONDS - start)) s"
 }
 
 # Fetches and unpacks one source package: the newest version that downloads

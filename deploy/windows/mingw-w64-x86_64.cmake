@@ -7,7 +7,7 @@
 #         -DTHX_WINDOWS_DEPS="$(deploy/windows/build-deps.sh)"
 #
 # THX_WINDOWS_DEPS is the install prefix made by build-deps.sh (prometheus-cpp,
-# fmt, spdlog, nlohmann-json, googletest, pcre2, the Boost headers). It is read
+# fmt, spdlog, nlohmann-json, googletest, pcre2, OpenSSL, the Boost headers). It is read
 # from the CMake cache variable of that name or, failing that, from the
 # environment variable of the same name.
 
@@ -41,6 +41,11 @@ unset(_thx_index)
 set(CMAKE_FIND_ROOT_PATH /usr/${THX_MINGW_TRIPLE})
 if(THX_WINDOWS_DEPS)
   list(APPEND CMAKE_FIND_ROOT_PATH "${THX_WINDOWS_DEPS}")
+  # find_package(OpenSSL): the static libssl.a and libcrypto.a that build-deps.sh installs there
+  # (CMakeLists.txt sets OPENSSL_USE_STATIC_LIBS for Windows).
+  if(NOT OPENSSL_ROOT_DIR)
+    set(OPENSSL_ROOT_DIR "${THX_WINDOWS_DEPS}")
+  endif()
 endif()
 
 # Host programs from the host; libraries, headers and CMake packages only

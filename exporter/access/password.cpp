@@ -1,134 +1,49 @@
 #include "exporter/access/password.h"
 
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
 #include <charconv>
-#include <cstring>
+#include <limits>
+#include <stdexcept>
 
 namespace thx {
 namespace {
 
-// SHA-256 as specified in FIPS 180-4.
-class Sha256 {
- public:
-  void update(std::string_view data) {
-    for (char c : data) {
-      buffer_[buffer_size_++] = static_cast<std::uint8_t>(c);
-      if (buffer_size_ == 64) {
-        compress();
-        buffer_size_ = 0;
-      }
-    }
-    length_bits_ += std::uint64_t{data.size()} * 8;
+constexpr std::size_t kDerivedBytes = 32;
+
+// OpenSSL's queued errors of this thread, as one line (and the queue emptied).
+std::string openssl_error() {
+  std::string text;
+  while (const unsigned long code = ERR_get_error()) {
+    std::array<char, 256> buffer{};
+    ERR_error_string_n(code, buffer.data(), buffer.size());
+    text += (text.empty() ? "" : "; ") + std::string(buffer.data());
   }
-
-  Sha256Digest finish() {
-    const std::uint64_t length = length_bits_;
-    update(std::string_view("\x80", 1));
-    while (buffer_size_ != 56) {
-      update(std::string_view("\0", 1));
-    }
-    for (int i = 7; i >= 0; --i) {
-      buffer_[buffer_size_++] = static_cast<std::uint8_t>(length >> (8 * static_cast<unsigned>(i)));
-    }
-    compress();
-    Sha256Digest out{};
-    for (std::size_t i = 0; i < 8; ++i) {
-      for (std::size_t b = 0; b < 4; ++b) {
-        out.at(i * 4 + b) = static_cast<std::uint8_t>(state_.at(i) >> (24 - 8 * b));
-      }
-    }
-    return out;
-  }
-
- private:
-  static std::uint32_t rotr(std::uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
-
-  void compress() {
-    static constexpr std::array<std::uint32_t, 64> k = {
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-        0xc67178f2};
-    std::array<std::uint32_t, 64> w{};
-    for (std::size_t i = 0; i < 16; ++i) {
-      w.at(i) = static_cast<std::uint32_t>(buffer_.at(i * 4)) << 24 |
-                static_cast<std::uint32_t>(buffer_.at(i * 4 + 1)) << 16 |
-                static_cast<std::uint32_t>(buffer_.at(i * 4 + 2)) << 8 | buffer_.at(i * 4 + 3);
-    }
-    for (std::size_t i = 16; i < 64; ++i) {
-      const std::uint32_t s0 = rotr(w.at(i - 15), 7) ^ rotr(w.at(i - 15), 18) ^ (w.at(i - 15) >> 3);
-      const std::uint32_t s1 = rotr(w.at(i - 2), 17) ^ rotr(w.at(i - 2), 19) ^ (w.at(i - 2) >> 10);
-      w.at(i) = w.at(i - 16) + s0 + w.at(i - 7) + s1;
-    }
-    std::array<std::uint32_t, 8> v = state_;
-    for (std::size_t i = 0; i < 64; ++i) {
-      const std::uint32_t s1 = rotr(v[4], 6) ^ rotr(v[4], 11) ^ rotr(v[4], 25);
-      const std::uint32_t choice = (v[4] & v[5]) ^ (~v[4] & v[6]);
-      const std::uint32_t t1 = v[7] + s1 + choice + k.at(i) + w.at(i);
-      const std::uint32_t s0 = rotr(v[0], 2) ^ rotr(v[0], 13) ^ rotr(v[0], 22);
-      const std::uint32_t majority = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
-      const std::uint32_t t2 = s0 + majority;
-      v = {t1 + t2, v[0], v[1], v[2], v[3] + t1, v[4], v[5], v[6]};
-    }
-    for (std::size_t i = 0; i < 8; ++i) {
-      state_.at(i) += v.at(i);
-    }
-  }
-
-  std::array<std::uint32_t, 8> state_ = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  std::array<std::uint8_t, 64> buffer_{};
-  std::size_t buffer_size_ = 0;
-  std::uint64_t length_bits_ = 0;
-};
-
-std::string_view as_view(const Sha256Digest& digest) {
-  return {reinterpret_cast<const char*>(digest.data()), digest.size()};
+  return text.empty() ? "unknown OpenSSL error" : text;
 }
 
-Sha256Digest hmac_sha256(std::string_view key, std::string_view message) {
-  std::string block(64, '\0');
-  if (key.size() > 64) {
-    const Sha256Digest hashed = sha256(key);
-    std::memcpy(block.data(), hashed.data(), hashed.size());
-  } else {
-    std::memcpy(block.data(), key.data(), key.size());
+// PBKDF2 (RFC 8018) with HMAC-SHA256 and one 32-byte block, from OpenSSL; nothing when OpenSSL
+// fails (inputs beyond its int sizes, no memory).
+std::optional<std::string> pbkdf2_sha256(std::string_view password, std::string_view salt,
+                                         std::uint32_t iterations) {
+  constexpr auto kIntMax = static_cast<std::size_t>(std::numeric_limits<int>::max());
+  if (password.size() > kIntMax || salt.size() > kIntMax || iterations == 0 ||
+      iterations > kIntMax) {
+    return std::nullopt;
   }
-  std::string inner_pad = block;
-  std::string outer_pad = block;
-  for (std::size_t i = 0; i < 64; ++i) {
-    inner_pad[i] = static_cast<char>(inner_pad[i] ^ 0x36);
-    outer_pad[i] = static_cast<char>(outer_pad[i] ^ 0x5c);
+  std::string derived(kDerivedBytes, '\0');
+  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
+                        reinterpret_cast<const unsigned char*>(salt.data()),
+                        static_cast<int>(salt.size()), static_cast<int>(iterations), EVP_sha256(),
+                        static_cast<int>(derived.size()),
+                        reinterpret_cast<unsigned char*>(derived.data())) != 1) {
+    return std::nullopt;  // the reason stays on OpenSSL's error queue
   }
-  Sha256 inner;
-  inner.update(inner_pad);
-  inner.update(message);
-  const Sha256Digest inner_digest = inner.finish();
-  Sha256 outer;
-  outer.update(outer_pad);
-  outer.update(as_view(inner_digest));
-  return outer.finish();
-}
-
-// PBKDF2 (RFC 8018) with one 32-byte block.
-std::string pbkdf2_sha256(std::string_view password, std::string_view salt,
-                          std::uint32_t iterations) {
-  std::string first(salt);
-  first.append("\0\0\0\1", 4);
-  Sha256Digest u = hmac_sha256(password, first);
-  Sha256Digest result = u;
-  for (std::uint32_t i = 1; i < iterations; ++i) {
-    u = hmac_sha256(password, as_view(u));
-    for (std::size_t b = 0; b < result.size(); ++b) {
-      result.at(b) ^= u.at(b);
-    }
-  }
-  return std::string(as_view(result));
+  return derived;
 }
 
 std::string to_hex(std::string_view bytes) {
@@ -161,9 +76,25 @@ std::optional<std::string> from_hex(std::string_view hex) {
 }  // namespace
 
 Sha256Digest sha256(std::string_view data) {
-  Sha256 hash;
-  hash.update(data);
-  return hash.finish();
+  Sha256Digest digest{};
+  unsigned int size = 0;
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1 ||
+      size != digest.size()) {
+    throw std::runtime_error("sha256: " + openssl_error());
+  }
+  return digest;
+}
+
+std::string random_salt(std::size_t bytes) {
+  if (bytes > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw std::length_error("random_salt: too many bytes");
+  }
+  std::string salt(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), static_cast<int>(salt.size())) !=
+      1) {
+    throw std::runtime_error("random_salt: the random generator failed: " + openssl_error());
+  }
+  return salt;
 }
 
 std::optional<PasswordHash> PasswordHash::parse(std::string_view text) {
@@ -186,7 +117,7 @@ std::optional<PasswordHash> PasswordHash::parse(std::string_view text) {
   // Bounded work per login attempt: a hostile configuration must not stall the HTTP threads.
   if (error != std::errc() || end != iterations.data() + iterations.size() ||
       hash.iterations == 0 || hash.iterations > 10'000'000 || !salt || salt->empty() || !derived ||
-      derived->size() != 32) {
+      derived->size() != kDerivedBytes) {
     return std::nullopt;
   }
   hash.salt = std::move(*salt);
@@ -199,18 +130,23 @@ std::string PasswordHash::to_string() const {
 }
 
 bool PasswordHash::verify(std::string_view password) const {
-  const std::string candidate = pbkdf2_sha256(password, salt, iterations);
-  unsigned difference = 0;
-  for (std::size_t i = 0; i < candidate.size(); ++i) {
-    difference |= static_cast<unsigned>(static_cast<std::uint8_t>(candidate[i]) ^
-                                        static_cast<std::uint8_t>(derived[i]));
+  // A derivation that fails verifies nothing.
+  const std::optional<std::string> candidate = pbkdf2_sha256(password, salt, iterations);
+  if (!candidate) {
+    ERR_clear_error();
+    return false;
   }
-  return difference == 0;
+  return candidate->size() == derived.size() &&
+         CRYPTO_memcmp(candidate->data(), derived.data(), derived.size()) == 0;
 }
 
 PasswordHash hash_password(std::string_view password, std::string_view salt,
                            std::uint32_t iterations) {
-  return {iterations, std::string(salt), pbkdf2_sha256(password, salt, iterations)};
+  std::optional<std::string> derived = pbkdf2_sha256(password, salt, iterations);
+  if (!derived) {
+    throw std::runtime_error("pbkdf2-sha256 failed: " + openssl_error());
+  }
+  return {iterations, std::string(salt), std::move(*derived)};
 }
 
 }  // namespace thx

@@ -63,6 +63,53 @@ TEST(Password, Pbkdf2KnownAnswers) {
             "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a");
 }
 
+// RFC 7914, section 11: PBKDF2-HMAC-SHA256 test vectors (64-byte keys there; the stored key is
+// the first 32 bytes, PBKDF2's first block, which does not depend on the length asked for).
+TEST(Password, Pbkdf2Rfc7914Vectors) {
+  EXPECT_EQ(hex(hash_password("passwd", "salt", 1).derived),
+            "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc");
+  EXPECT_EQ(hex(hash_password("Password", "NaCl", 80000).derived),
+            "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56");
+  // Longer than a block of the hash: HMAC's key handling (RFC 6070's vector, with SHA-256).
+  EXPECT_EQ(
+      hex(hash_password("passwordPASSWORDpassword", "saltSALTsaltSALTsaltSALTsaltSALTsalt", 4096)
+              .derived),
+      "348c89dbcbd32b2f32d814b8116e84cf2b17347ebc1800181c4e2a1fb8dd53e1");
+}
+
+// A hash stored in users' configurations before the move to OpenSSL verifies as it did.
+TEST(Password, StoredHashesStayValid) {
+  const auto stored = PasswordHash::parse(
+      "pbkdf2-sha256$1$73616c74$120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b");
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(stored->verify("password"));
+  EXPECT_FALSE(stored->verify("Password"));
+  const auto stored4096 = PasswordHash::parse(
+      "pbkdf2-sha256$4096$73616c74$"
+      "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a");
+  ASSERT_TRUE(stored4096);
+  EXPECT_TRUE(stored4096->verify("password"));
+  // One bit of the key off: refused.
+  const auto tampered = PasswordHash::parse(
+      "pbkdf2-sha256$1$73616c74$120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17a");
+  ASSERT_TRUE(tampered);
+  EXPECT_FALSE(tampered->verify("password"));
+}
+
+TEST(Password, RandomSaltsAreFreshBytes) {
+  const std::string first = random_salt();
+  const std::string second = random_salt();
+  EXPECT_EQ(first.size(), 16U);
+  EXPECT_EQ(random_salt(32).size(), 32U);
+  EXPECT_NE(first, second);  // 2^-128 to fail by chance
+  EXPECT_NE(first, std::string(16, '\0'));
+  // A hash made with a random salt round-trips through its stored form.
+  const PasswordHash made = hash_password("s3cret", random_salt(), 1000);
+  const auto parsed = PasswordHash::parse(made.to_string());
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(parsed->verify("s3cret"));
+}
+
 TEST(Password, RoundTripAndVerify) {
   const PasswordHash made = hash_password("s3cret", "0123456789abcdef", 1000);
   const auto parsed = PasswordHash::parse(made.to_string());

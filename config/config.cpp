@@ -37,7 +37,10 @@ constexpr std::string_view kDefaultConfigJson = R"({
     "snapshot_command_lines": false,
     "tls_cert_file": "",
     "tls_key_file": "",
-    "tls_min_version": "TLS1.2"
+    "tls_min_version": "TLS1.2",
+    "tls_max_version": "TLS1.3",
+    "tls_client_auth_type": "NoClientCert",
+    "tls_client_ca_file": ""
   },
   "collection": {
     "interval": "15s",

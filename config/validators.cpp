@@ -151,11 +151,24 @@ Problem telemetry_path_problem(std::string_view path) {
   return std::nullopt;
 }
 
-Problem tls_min_version_problem(std::string_view version) {
+Problem tls_version_problem(std::string_view version) {
   if (version == "TLS1.2" || version == "TLS1.3") {
     return std::nullopt;
   }
   return "expected \"TLS1.2\" or \"TLS1.3\", got " + quote(version);
+}
+
+Problem tls_client_auth_type_problem(std::string_view type) {
+  constexpr std::array<std::string_view, 5> kTypes = {
+      "NoClientCert", "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven",
+      "RequireAndVerifyClientCert"};
+  if (std::find(kTypes.begin(), kTypes.end(), type) != kTypes.end()) {
+    return std::nullopt;
+  }
+  return "expected one of NoClientCert, RequestClientCert, RequireAnyClientCert, "
+         "VerifyClientCertIfGiven, RequireAndVerifyClientCert (the exporter-toolkit's "
+         "client_auth_type); got " +
+         quote(type);
 }
 
 Problem log_level_problem(std::string_view level) {

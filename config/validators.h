@@ -22,7 +22,11 @@ Problem listen_address_problem(std::string_view address);
 Problem telemetry_path_problem(std::string_view path);
 
 // "TLS1.2" or "TLS1.3".
-Problem tls_min_version_problem(std::string_view version);
+Problem tls_version_problem(std::string_view version);
+
+// The exporter-toolkit's client_auth_type: NoClientCert, RequestClientCert, RequireAnyClientCert,
+// VerifyClientCertIfGiven, RequireAndVerifyClientCert.
+Problem tls_client_auth_type_problem(std::string_view type);
 
 // trace, debug, info, warn, error, critical, off (spdlog's names).
 Problem log_level_problem(std::string_view level);

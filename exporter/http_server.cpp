@@ -2,25 +2,21 @@
 
 #include "exporter/access/basic_auth.h"
 #include "exporter/access/network.h"
-#ifdef THX_HAVE_TLS
 #include "exporter/tls.h"
-#endif
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#ifdef THX_HAVE_TLS
-#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#endif
 
 #include <algorithm>
 #include <atomic>
@@ -295,9 +291,14 @@ struct HttpServer::Impl {
     }
   }
 
-#ifdef THX_HAVE_TLS
-  std::unique_ptr<asio::ssl::context> tls;
-#endif
+  // HTTPS: the context of the next connections, replaced whole when a reload re-reads the
+  // certificates; a connection keeps the one it started with. Null: plain HTTP.
+  mutable std::mutex tls_mutex;
+  std::shared_ptr<asio::ssl::context> tls;
+  std::shared_ptr<asio::ssl::context> current_tls() const {
+    std::lock_guard lock(tls_mutex);
+    return tls;
+  }
   asio::io_context io{static_cast<int>(kIoThreads)};
   asio::thread_pool workers{kWorkerThreads};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
@@ -317,8 +318,12 @@ namespace {
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(HttpServer::Impl& server, Stream stream, std::string client)
-      : server_(server), stream_(std::move(stream)), client_(std::move(client)) {}
+  Session(HttpServer::Impl& server, Stream stream, std::string client,
+          std::shared_ptr<const void> tls_context = nullptr)
+      : server_(server),
+        tls_context_(std::move(tls_context)),
+        stream_(std::move(stream)),
+        client_(std::move(client)) {}
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   Session(Session&&) = delete;
@@ -327,7 +332,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void start() {
     lowest().expires_after(server_.web.request_timeout);
-#ifdef THX_HAVE_TLS
     if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code error) {
@@ -337,14 +341,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                               });
       return;
     }
-#endif
     read_header();
   }
 
  private:
-  beast::tcp_stream& lowest() {
-    return beast::get_lowest_layer(stream_);
-  }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
 
   // The headers of a request must arrive within the request timeout of its first byte (of the
   // connection, for the first request).
@@ -481,6 +482,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   HttpServer::Impl& server_;
+  std::shared_ptr<const void> tls_context_;  // outlives stream_, which uses it
   Stream stream_;
   const std::string client_;
   beast::flat_buffer buffer_{kMaxHeaderBytes + 1024};
@@ -547,14 +549,13 @@ Answer HttpServer::Impl::answer(const http::request_header<>& header, const std:
 
 void HttpServer::Impl::start_session(tcp::socket socket, const std::string& client) {
   beast::tcp_stream stream(std::move(socket));
-#ifdef THX_HAVE_TLS
-  if (tls) {
-    std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-        *this, beast::ssl_stream<beast::tcp_stream>(std::move(stream), *tls), client)
+  if (auto context = current_tls()) {
+    auto tls_stream = beast::ssl_stream<beast::tcp_stream>(std::move(stream), *context);
+    std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, std::move(tls_stream),
+                                                                    client, std::move(context))
         ->start();
     return;
   }
-#endif
   std::make_shared<Session<beast::tcp_stream>>(*this, std::move(stream), client)->start();
 }
 
@@ -665,16 +666,12 @@ HttpServer::HttpServer(const WebSettings& web, std::map<std::string, HttpRoute> 
     : impl_(std::make_unique<Impl>(web)) {
   impl_->routes = std::move(routes);
   if (!web.tls_cert_file.empty()) {
-#ifdef THX_HAVE_TLS
-    impl_->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-    if (auto problem = configure_tls_context(impl_->tls->native_handle(), web)) {
-      throw HttpServerError("cannot listen on " + web.listen_address + " with TLS: " + *problem);
+    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    if (auto problem = configure_tls_context(context->native_handle(), web)) {
+      throw HttpServerError("cannot listen on " + web.listen_address +
+                            " with TLS: " + problem->message);
     }
-#else
-    throw HttpServerError("cannot listen on " + web.listen_address +
-                          " with TLS: this build serves plain HTTP only; terminate TLS "
-                          "in a reverse proxy and bind the exporter to 127.0.0.1");
-#endif
+    impl_->tls = std::move(context);
   }
   impl_->listen();
   for (auto& acceptor : impl_->acceptors) {
@@ -698,6 +695,19 @@ void HttpServer::set_access(const WebSettings& web) {
   auto access = std::make_shared<AccessControl>(web);
   std::lock_guard lock(impl_->access_mutex);
   impl_->access = std::move(access);
+}
+
+std::optional<TlsProblem> HttpServer::reload_tls(const WebSettings& web) {
+  if (!impl_->current_tls()) {
+    return std::nullopt;  // plain HTTP: HTTPS starts with a restart
+  }
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  if (auto problem = configure_tls_context(context->native_handle(), web)) {
+    return problem;  // the running context stays
+  }
+  std::lock_guard lock(impl_->tls_mutex);
+  impl_->tls = std::move(context);
+  return std::nullopt;
 }
 
 std::vector<int> HttpServer::listening_ports() const {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -64,6 +65,13 @@ struct HttpRoute {
   bool post_only = false;
 };
 
+// A TLS setting that could not be used: the setting ("tls_cert_file") and what went wrong,
+// naming it and the file ("web.tls_cert_file /etc/x.pem: no such file").
+struct TlsProblem {
+  std::string setting;
+  std::string message;
+};
+
 // Startup failures (a port already taken, a malformed address) name the address and the reason.
 class HttpServerError : public std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -83,9 +91,15 @@ class HttpServer {
   [[nodiscard]] std::vector<int> listening_ports() const;
 
   // A reload: allowed networks and basic-auth users from `web` apply to the next connection and
-  // request. The rest of `web` (address, path, TLS, limits, timeouts) is fixed while the server
-  // runs.
+  // request. The address, path, limits and timeouts are fixed while the server runs, and so is
+  // whether it serves HTTPS at all.
   void set_access(const WebSettings& web);
+
+  // A reload of an HTTPS server: the certificate, key, client CA file, protocol versions and
+  // client certificate policy of `web` are read into a new TLS context for the connections
+  // accepted next. When that fails the running context stays and the problem is returned. A
+  // plain HTTP server ignores the call.
+  std::optional<TlsProblem> reload_tls(const WebSettings& web);
 
   struct Impl;
 

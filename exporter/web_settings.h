@@ -30,6 +30,12 @@ struct WebSettings {
   std::string tls_cert_file;  // both set: serve HTTPS
   std::string tls_key_file;
   std::string tls_min_version = "TLS1.2";  // "TLS1.2" or "TLS1.3"
+  std::string tls_max_version = "TLS1.3";  // "TLS1.2" or "TLS1.3", not below the minimum
+  // Client certificates, with the exporter-toolkit's policy names: "NoClientCert",
+  // "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven" or
+  // "RequireAndVerifyClientCert". The two that verify check against tls_client_ca_file (PEM).
+  std::string tls_client_auth_type = "NoClientCert";
+  std::string tls_client_ca_file;
 
   bool operator==(const WebSettings&) const = default;
 };

@@ -241,19 +241,43 @@ std::vector<ConfigError> RunLoop::reload() {
   }
   std::unique_lock lock(config_mutex_);
   const Config& next = *result.config;
-  // The listener is not restarted: of `web`, only who may ask, whether /-/reload answers and
-  // what /snapshot shows change now; everything else (address, path, TLS, limits, timeouts)
-  // waits for a restart.
+  // An HTTPS listener reads its certificate, key and client CA file again (renewed in place, or
+  // other files) with the TLS settings: a file it cannot use fails the whole reload, and the
+  // running context and configuration stay.
+  const bool serves_tls = !config_.web.tls_cert_file.empty();
+  const bool tls_stays = serves_tls == !next.web.tls_cert_file.empty();
+  if (http_ && serves_tls && tls_stays) {
+    if (auto problem = http_->reload_tls(next.web)) {
+      const ConfigError error{"$.web." + problem->setting, problem->message};
+      spdlog::error("reload: {}: {}", error.path, error.message);
+      spdlog::error("reload failed; keeping the running configuration and certificates");
+      metrics_->set_reload_status(
+          {false, metrics_->reload_status().last_success_timestamp_seconds});
+      return {error};
+    }
+  }
+  // The listener is not restarted: of `web`, who may ask, whether /-/reload answers, what
+  // /snapshot shows and the TLS context change now; the address, path, limits, timeouts and
+  // whether HTTPS is served at all wait for a restart.
   WebSettings web = config_.web;
   web.allowed_networks = next.web.allowed_networks;
   web.basic_auth_users = next.web.basic_auth_users;
   web.enable_lifecycle = next.web.enable_lifecycle;
   web.enable_snapshot = next.web.enable_snapshot;
   web.snapshot_command_lines = next.web.snapshot_command_lines;
+  if (tls_stays) {
+    web.tls_cert_file = next.web.tls_cert_file;
+    web.tls_key_file = next.web.tls_key_file;
+    web.tls_min_version = next.web.tls_min_version;
+    web.tls_max_version = next.web.tls_max_version;
+    web.tls_client_auth_type = next.web.tls_client_auth_type;
+    web.tls_client_ca_file = next.web.tls_client_ca_file;
+  }
   if (web != next.web) {
     spdlog::warn(
         "reload: web settings other than allowed_networks, basic_auth_users, enable_lifecycle, "
-        "enable_snapshot and snapshot_command_lines take effect after a restart");
+        "enable_snapshot, snapshot_command_lines and the TLS files and settings take effect "
+        "after a restart (so does turning HTTPS on or off)");
   }
   config_ = next;
   config_.web = std::move(web);

@@ -29,15 +29,62 @@ void read_users(Reader& reader, const Json& json, const std::string& path,
   }
 }
 
+// HTTPS: the certificate and key, the protocol versions, and the client certificate policy with
+// its CA file (the exporter-toolkit's tls_server_config, under flat tls_ names).
+void read_tls(Reader& reader, Fields& fields, WebSettings& web) {
+  const std::size_t errors_before = reader.error_count();
+  fields.get("tls_cert_file", web.tls_cert_file);
+  fields.get("tls_key_file", web.tls_key_file);
+  // HTTPS needs both; one alone is a half-finished edit, not a choice.
+  if (reader.error_count() == errors_before &&
+      web.tls_cert_file.empty() != web.tls_key_file.empty()) {
+    const bool cert_missing = web.tls_cert_file.empty();
+    reader.error(fields.path(cert_missing ? "tls_cert_file" : "tls_key_file"),
+                 std::string("must be set too: ") +
+                     (cert_missing ? "tls_key_file" : "tls_cert_file") +
+                     " is set, and HTTPS needs both the certificate and its key");
+  }
+  fields.get("tls_min_version", web.tls_min_version, tls_version_problem);
+  fields.get("tls_max_version", web.tls_max_version, tls_version_problem);
+  fields.get("tls_client_auth_type", web.tls_client_auth_type, tls_client_auth_type_problem);
+  fields.get("tls_client_ca_file", web.tls_client_ca_file);
+  if (reader.error_count() != errors_before) {
+    return;  // the checks below would only repeat what is already reported
+  }
+  // "TLS1.2" < "TLS1.3" as text and as versions.
+  if (web.tls_max_version < web.tls_min_version) {
+    reader.error(fields.path("tls_max_version"),
+                 quote(web.tls_max_version) + " is below tls_min_version " +
+                     quote(web.tls_min_version) + ": no protocol version would be left");
+  }
+  const bool asks_client = web.tls_client_auth_type != "NoClientCert";
+  const bool verifies = web.tls_client_auth_type == "VerifyClientCertIfGiven" ||
+                        web.tls_client_auth_type == "RequireAndVerifyClientCert";
+  if (web.tls_cert_file.empty() && (asks_client || !web.tls_client_ca_file.empty())) {
+    reader.error(fields.path(asks_client ? "tls_client_auth_type" : "tls_client_ca_file"),
+                 "client certificates need HTTPS: set tls_cert_file and tls_key_file too");
+  } else if (verifies && web.tls_client_ca_file.empty()) {
+    reader.error(fields.path("tls_client_ca_file"),
+                 "must be set too: tls_client_auth_type " + web.tls_client_auth_type +
+                     " verifies client certificates against the CAs in this file");
+  } else if (!asks_client && !web.tls_client_ca_file.empty()) {
+    reader.error(fields.path("tls_client_ca_file"),
+                 "is set, but tls_client_auth_type is NoClientCert: set it to "
+                 "RequireAndVerifyClientCert (or VerifyClientCertIfGiven) to check client "
+                 "certificates against this file");
+  }
+}
+
 }  // namespace
 
 void read_web(Reader& reader, const Json& json, const std::string& path, WebSettings& web) {
   using std::chrono::milliseconds;
-  Fields fields(reader, json, path,
-                {"listen_address", "telemetry_path", "enable_lifecycle", "allowed_networks",
-                 "basic_auth_users", "max_connections", "max_connections_per_client",
-                 "request_timeout", "idle_timeout", "enable_snapshot", "snapshot_command_lines",
-                 "tls_cert_file", "tls_key_file", "tls_min_version"});
+  Fields fields(
+      reader, json, path,
+      {"listen_address", "telemetry_path", "enable_lifecycle", "allowed_networks",
+       "basic_auth_users", "max_connections", "max_connections_per_client", "request_timeout",
+       "idle_timeout", "enable_snapshot", "snapshot_command_lines", "tls_cert_file", "tls_key_file",
+       "tls_min_version", "tls_max_version", "tls_client_auth_type", "tls_client_ca_file"});
   fields.get("listen_address", web.listen_address, listen_address_problem);
   fields.get("telemetry_path", web.telemetry_path, telemetry_path_problem);
   fields.get("enable_lifecycle", web.enable_lifecycle);
@@ -53,19 +100,7 @@ void read_web(Reader& reader, const Json& json, const std::string& path, WebSett
   fields.get("idle_timeout", web.idle_timeout, milliseconds{1});
   fields.get("enable_snapshot", web.enable_snapshot);
   fields.get("snapshot_command_lines", web.snapshot_command_lines);
-  const std::size_t errors_before = reader.error_count();
-  fields.get("tls_cert_file", web.tls_cert_file);
-  fields.get("tls_key_file", web.tls_key_file);
-  // HTTPS needs both; one alone is a half-finished edit, not a choice.
-  if (reader.error_count() == errors_before &&
-      web.tls_cert_file.empty() != web.tls_key_file.empty()) {
-    const bool cert_missing = web.tls_cert_file.empty();
-    reader.error(fields.path(cert_missing ? "tls_cert_file" : "tls_key_file"),
-                 std::string("must be set too: ") +
-                     (cert_missing ? "tls_key_file" : "tls_cert_file") +
-                     " is set, and HTTPS needs both the certificate and its key");
-  }
-  fields.get("tls_min_version", web.tls_min_version, tls_min_version_problem);
+  read_tls(reader, fields, web);
 }
 
 }  // namespace thx::config_json

@@ -69,6 +69,9 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.web.tls_cert_file, b.web.tls_cert_file);
   EXPECT_EQ(a.web.tls_key_file, b.web.tls_key_file);
   EXPECT_EQ(a.web.tls_min_version, b.web.tls_min_version);
+  EXPECT_EQ(a.web.tls_max_version, b.web.tls_max_version);
+  EXPECT_EQ(a.web.tls_client_auth_type, b.web.tls_client_auth_type);
+  EXPECT_EQ(a.web.tls_client_ca_file, b.web.tls_client_ca_file);
   EXPECT_EQ(a.collection.interval, b.collection.interval);
   EXPECT_EQ(a.collection.module_interval, b.collection.module_interval);
   EXPECT_TRUE(a.collection.kinds == b.collection.kinds);
@@ -436,6 +439,50 @@ TEST(ConfigWeb, TlsMinVersion) {
   EXPECT_THAT(errors_of(R"({"web": {"tls_cert_file": "c.pem", "tls_min_version": "ssl3"}})"),
               ElementsAre(StartsWith("$.web.tls_key_file: must be set too"),
                           StartsWith("$.web.tls_min_version: expected")));
+}
+
+TEST(ConfigWeb, TlsMaxVersion) {
+  const Config config = load_ok(
+      R"({"web": {"tls_cert_file": "c.pem", "tls_key_file": "k.pem", "tls_max_version": "TLS1.2"}})");
+  EXPECT_EQ(config.web.tls_max_version, "TLS1.2");
+  EXPECT_EQ(load_ok("{}").web.tls_max_version, "TLS1.3");
+  EXPECT_EQ(only_error(R"({"web": {"tls_max_version": "TLS1.4"}})"),
+            "$.web.tls_max_version: expected \"TLS1.2\" or \"TLS1.3\", got \"TLS1.4\"");
+  EXPECT_EQ(only_error(R"({"web": {"tls_min_version": "TLS1.3", "tls_max_version": "TLS1.2"}})"),
+            "$.web.tls_max_version: \"TLS1.2\" is below tls_min_version \"TLS1.3\": no protocol "
+            "version would be left");
+}
+
+TEST(ConfigWeb, TlsClientCertificates) {
+  constexpr std::string_view kTls = R"("tls_cert_file": "c.pem", "tls_key_file": "k.pem")";
+  auto web = [&](std::string_view rest) {
+    return R"({"web": {)" + std::string(kTls) + ", " + std::string(rest) + "}}";
+  };
+  const Config config = load_ok(web(R"("tls_client_auth_type": "RequireAndVerifyClientCert",
+                     "tls_client_ca_file": "ca.pem")"));
+  EXPECT_EQ(config.web.tls_client_auth_type, "RequireAndVerifyClientCert");
+  EXPECT_EQ(config.web.tls_client_ca_file, "ca.pem");
+  EXPECT_EQ(load_ok("{}").web.tls_client_auth_type, "NoClientCert");
+  for (const char* type : {"NoClientCert", "RequestClientCert", "RequireAnyClientCert"}) {
+    EXPECT_EQ(load_ok(web(R"("tls_client_auth_type": ")" + std::string(type) + "\""))
+                  .web.tls_client_auth_type,
+              type);
+  }
+  EXPECT_THAT(only_error(web(R"("tls_client_auth_type": "RequireClientCert")")),
+              StartsWith("$.web.tls_client_auth_type: expected one of NoClientCert, "));
+  // The verifying policies need the CA file; the CA file needs a policy that uses it.
+  EXPECT_EQ(only_error(web(R"("tls_client_auth_type": "VerifyClientCertIfGiven")")),
+            "$.web.tls_client_ca_file: must be set too: tls_client_auth_type "
+            "VerifyClientCertIfGiven verifies client certificates against the CAs in this file");
+  EXPECT_THAT(only_error(web(R"("tls_client_ca_file": "ca.pem")")),
+              StartsWith("$.web.tls_client_ca_file: is set, but tls_client_auth_type is "
+                         "NoClientCert"));
+  // Client certificates without HTTPS.
+  EXPECT_EQ(only_error(R"({"web": {"tls_client_auth_type": "RequireAnyClientCert"}})"),
+            "$.web.tls_client_auth_type: client certificates need HTTPS: set tls_cert_file and "
+            "tls_key_file too");
+  EXPECT_EQ(only_error(R"({"web": {"tls_client_ca_file": 7}})"),
+            "$.web.tls_client_ca_file: expected a string, got 7");
 }
 
 TEST(ConfigWeb, BasicAuthUsers) {

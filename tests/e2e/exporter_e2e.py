@@ -3,8 +3,8 @@
 
 Runs against the Linux binary, or against the Windows .exe under Wine (scraped from Linux):
   exporter_e2e.py --bin-dir DIR [--wine WINE_RUN_SCRIPT --wine-prefix DIR]
-The Windows run leaves out what does not exist there (signals, HTTPS); the SCM lifecycle has its
-own Windows test program. Every exporter a test starts must stop cleanly (status 0 on Linux) and
+The Windows run leaves out what does not exist there (signals); the SCM lifecycle has its own
+Windows test program. HTTPS runs on both (certificates made here by the openssl command). Every exporter a test starts must stop cleanly (status 0 on Linux) and
 print no sanitizer report. Exits 77 (ctest: skipped) when a test skipped and none failed.
 """
 import argparse
@@ -792,8 +792,7 @@ def load_tests(loader, tests, pattern):
     """The test classes of this platform: a class for the other one is not a skip here."""
     platform = "windows" if windows() else "linux"
     suite = unittest.TestSuite()
-    for case in (ExporterTest, SignalTest, ExpositionTest, WindowsTlsTest, TlsTest,
-                 TextfileSpecialTargetsTest):
+    for case in (ExporterTest, SignalTest, ExpositionTest, TlsTest, TextfileSpecialTargetsTest):
         if platform in case.PLATFORMS:
             suite.addTests(loader.loadTestsFromTestCase(case))
     return suite
@@ -812,11 +811,43 @@ def make_certificate(directory, name="server", common_name="localhost"):
     return cert, key
 
 
-def https_get(port, path, cafile, timeout=10, ciphers=None, **context_settings):
-    """(status, body, TLS version) over HTTPS, verifying the server against `cafile`."""
+def make_ca(directory, name):
+    """A throw-away certificate authority: (cert, key) paths."""
+    cert = os.path.join(directory, name + ".crt")
+    key = os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=" + name,
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign",
+                    "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    return cert, key
+
+
+def make_client_certificate(directory, ca, name):
+    """A client certificate signed by `ca` (cert, key): (cert, key) paths."""
+    cert = os.path.join(directory, name + ".crt")
+    key = os.path.join(directory, name + ".key")
+    request = os.path.join(directory, name + ".csr")
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=" + name,
+                    "-keyout", key, "-out", request],
+                   check=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    subprocess.run(["openssl", "x509", "-req", "-in", request, "-CA", ca[0], "-CAkey", ca[1],
+                    "-set_serial", str(int(time.time() * 1000)), "-days", "1", "-out", cert],
+                   check=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    return cert, key
+
+
+def https_get(port, path, cafile, timeout=10, ciphers=None, client=None, method="GET",
+              **context_settings):
+    """(status, body, TLS version) over HTTPS, verifying the server against `cafile` and, when
+    given, presenting the client certificate `client` (cert, key)."""
     context = ssl.create_default_context(cafile=cafile)
     if ciphers is not None:
         context.set_ciphers(ciphers)
+    if client is not None:
+        context.load_cert_chain(*client)
     with warnings.catch_warnings():  # TLS 1.0 and 1.1 are deprecated: tests offer them on purpose
         warnings.simplefilter("ignore", DeprecationWarning)
         for name, value in context_settings.items():
@@ -825,7 +856,7 @@ def https_get(port, path, cafile, timeout=10, ciphers=None, **context_settings):
     try:
         connection.connect()
         version = connection.sock.version()  # the server closes after one response
-        connection.request("GET", path)
+        connection.request(method, path)
         response = connection.getresponse()
         return response.status, response.read().decode(), version
     finally:
@@ -939,25 +970,16 @@ class ExpositionTest(unittest.TestCase):
             shutil.rmtree(directory, ignore_errors=True)
 
 
-class WindowsTlsTest(unittest.TestCase):
-    PLATFORMS = ("windows",)  # the Windows build refuses TLS
-    def test_tls_configuration_is_refused_with_a_clear_reason(self):
-        """The Windows build has no TLS: a configuration asking for it fails at start, naming
-        the alternative, rather than serving plain HTTP."""
-        directory = tempfile.mkdtemp()
-        try:
-            path = os.path.join(directory, "tls.json")
-            with open(path, "w") as f:
-                json.dump({"web": {"tls_cert_file": "cert.pem", "tls_key_file": "key.pem"}}, f)
-            result = run("--config.file=" + path, f"--web.listen-address=127.0.0.1:{free_port()}")
-            self.assertNotEqual(result.returncode, 0)
-            self.assertIn(b"reverse proxy", result.stdout + result.stderr)
-        finally:
-            shutil.rmtree(directory)
+# A refused client certificate ends the handshake with an alert (TLS 1.2) or, in TLS 1.3, where
+# the client has finished its part before the server checks, the first read.
+REFUSED = (ssl.SSLError, ConnectionError)
 
 
 class TlsTest(unittest.TestCase):
-    PLATFORMS = ("linux",)  # HTTPS is served by the Linux build
+    """HTTPS from the same code (Asio + OpenSSL 3) on both platforms: the Windows .exe under Wine
+    serves, Python's ssl on Linux asks."""
+    PLATFORMS = ("linux", "windows")
+
     def setUp(self):
         self.directory = tempfile.mkdtemp(prefix="thx-e2e-tls-")
         self.cert, self.key = make_certificate(self.directory)
@@ -965,7 +987,7 @@ class TlsTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    def start(self, **web):
+    def start(self, client=None, **web):
         config = {"web": {"tls_cert_file": self.cert, "tls_key_file": self.key, **web},
                   "collection": {"interval": "500ms"}}
         exporter = Exporter(config=config)
@@ -974,7 +996,8 @@ class TlsTest(unittest.TestCase):
             if exporter.process.poll() is not None:
                 raise AssertionError("exporter exited: " + exporter.log_text())
             try:
-                if https_get(exporter.port, "/healthz", self.cert, timeout=2)[0] == 200:
+                if https_get(exporter.port, "/healthz", self.cert, timeout=2,
+                             client=client)[0] == 200:
                     return exporter
             except (OSError, http.client.HTTPException):
                 pass
@@ -983,8 +1006,9 @@ class TlsTest(unittest.TestCase):
                 raise AssertionError("no HTTPS answer in time: " + exporter.log_text())
             time.sleep(0.1)
 
-    def assert_metrics_over_https(self, exporter):
-        status, body, version = https_get(exporter.port, "/metrics", self.cert)
+    def assert_metrics_over_https(self, exporter, cafile=None, **settings):
+        status, body, version = https_get(exporter.port, "/metrics", cafile or self.cert,
+                                          **settings)
         self.assertEqual(status, 200)
         self.assertIn("toolhelp_processes ", body)
         return version
@@ -1043,6 +1067,92 @@ class TlsTest(unittest.TestCase):
                           maximum_version=ssl.TLSVersion.TLSv1_1)
             self.assertEqual(https_get(exporter.port, "/metrics", self.cert,
                                        maximum_version=ssl.TLSVersion.TLSv1_2)[2], "TLSv1.2")
+        finally:
+            exporter.stop()
+
+    def test_tls_max_version(self):
+        exporter = self.start(tls_max_version="TLS1.2")
+        try:
+            with self.assertRaises(ssl.SSLError):
+                https_get(exporter.port, "/metrics", self.cert,
+                          minimum_version=ssl.TLSVersion.TLSv1_3)
+            self.assertEqual(self.assert_metrics_over_https(exporter), "TLSv1.2")
+        finally:
+            exporter.stop()
+
+    def test_client_certificate_required_and_verified(self):
+        """RequireAndVerifyClientCert: no certificate, or one from another CA, ends the handshake;
+        a certificate from the client CA file gets the metrics."""
+        ca = make_ca(self.directory, "clients-ca")
+        good = make_client_certificate(self.directory, ca, "prometheus")
+        stranger = make_client_certificate(self.directory, make_ca(self.directory, "other-ca"),
+                                           "stranger")
+        exporter = self.start(client=good, tls_client_auth_type="RequireAndVerifyClientCert",
+                              tls_client_ca_file=ca[0])
+        try:
+            for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+                for client in (None, stranger):
+                    with self.assertRaises(REFUSED, msg=(version, client)):
+                        https_get(exporter.port, "/metrics", self.cert, client=client,
+                                  minimum_version=version, maximum_version=version)
+                self.assert_metrics_over_https(exporter, client=good, minimum_version=version,
+                                               maximum_version=version)
+            self.assertIsNone(exporter.process.poll(), exporter.log_text())
+        finally:
+            exporter.stop()
+
+    def test_optional_and_unverified_client_certificate_policies(self):
+        ca = make_ca(self.directory, "clients-ca")
+        good = make_client_certificate(self.directory, ca, "prometheus")
+        stranger = make_client_certificate(self.directory, make_ca(self.directory, "other-ca"),
+                                           "stranger")
+        # VerifyClientCertIfGiven: none is fine, a given one must chain to the CA file.
+        exporter = self.start(tls_client_auth_type="VerifyClientCertIfGiven",
+                              tls_client_ca_file=ca[0])
+        try:
+            self.assert_metrics_over_https(exporter)
+            self.assert_metrics_over_https(exporter, client=good)
+            with self.assertRaises(REFUSED):
+                https_get(exporter.port, "/metrics", self.cert, client=stranger)
+        finally:
+            exporter.stop()
+        # RequireAnyClientCert: some certificate, whoever signed it.
+        exporter = self.start(client=stranger, tls_client_auth_type="RequireAnyClientCert")
+        try:
+            self.assert_metrics_over_https(exporter, client=stranger)
+            with self.assertRaises(REFUSED):
+                https_get(exporter.port, "/metrics", self.cert)
+        finally:
+            exporter.stop()
+
+    def test_reload_reads_renewed_certificates_and_keeps_them_when_broken(self):
+        """A certificate renewed in place is served after POST /-/reload; a broken one fails the
+        reload with the setting named, and the running certificate stays."""
+        original = os.path.join(self.directory, "original.crt")
+        shutil.copy(self.cert, original)
+        exporter = self.start(enable_lifecycle=True)
+        try:
+            renewed, renewed_key = make_certificate(self.directory, "renewed",
+                                                    common_name="renewed")
+            shutil.copy(renewed, self.cert)
+            shutil.copy(renewed_key, self.key)
+            status, body, _ = https_get(exporter.port, "/-/reload", original, method="POST")
+            self.assertEqual(status, 200, body)
+            self.assert_metrics_over_https(exporter, cafile=renewed)
+            with self.assertRaises(ssl.SSLCertVerificationError):
+                https_get(exporter.port, "/metrics", original)
+
+            with open(self.cert, "w") as f:
+                f.write("not a certificate\n")
+            status, body, _ = https_get(exporter.port, "/-/reload", renewed, method="POST")
+            self.assertNotEqual(status, 200, body)
+            self.assertIn("$.web.tls_cert_file", body)
+            text = https_get(exporter.port, "/metrics", renewed)[1]  # the renewed one, still
+            deadline = time.time() + 10
+            while "toolhelp_config_last_reload_successful 0" not in text:
+                self.assertLess(time.time(), deadline, "the failed reload is not in the metrics")
+                time.sleep(0.2)
+                text = https_get(exporter.port, "/metrics", renewed)[1]
         finally:
             exporter.stop()
 

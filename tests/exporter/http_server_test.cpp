@@ -399,8 +399,8 @@ class HttpServerTlsTest : public HttpServerTest {
   std::filesystem::path folder;
 };
 
-// The Windows build's refusal of TLS is tested on the .exe under Wine (exporter_e2e.py,
-// WindowsTlsTest): this program does not run there.
+// These make certificates with the openssl command; HTTPS on Windows is tested on the .exe under
+// Wine with clients on Linux (exporter_e2e.py, TlsTest).
 #ifndef _WIN32
 TEST_F(HttpServerTlsTest, StartsAndRefusesPlainHttp) {
   make_certificate("server");
@@ -444,6 +444,64 @@ TEST_F(HttpServerTlsTest, EncryptedKeyFailsWithoutAPrompt) {
   web.tls_key_file = path("encrypted.key");
   const std::string error = start_error();
   EXPECT_NE(error.find("not encrypted"), std::string::npos) << error;
+}
+
+// A reload re-reads the files into a new context; one it cannot use is reported, naming the
+// setting, and the running context stays (the e2e test shows which certificate is served).
+TEST_F(HttpServerTlsTest, ReloadNamesTheUnusableSetting) {
+  make_certificate("server");
+  make_certificate("renewed");
+  web.tls_cert_file = path("server.crt");
+  web.tls_key_file = path("server.key");
+  HttpServer server(web, with_metrics());
+
+  WebSettings broken = web;
+  broken.tls_cert_file = path("absent.crt");
+  auto problem = server.reload_tls(broken);
+  ASSERT_TRUE(problem);
+  EXPECT_EQ(problem->setting, "tls_cert_file");
+  EXPECT_NE(problem->message.find("web.tls_cert_file " + path("absent.crt")), std::string::npos)
+      << problem->message;
+
+  WebSettings mismatched = web;
+  mismatched.tls_key_file = path("renewed.key");
+  problem = server.reload_tls(mismatched);
+  ASSERT_TRUE(problem);
+  EXPECT_EQ(problem->setting, "tls_key_file");
+
+  WebSettings no_ca = web;
+  no_ca.tls_client_auth_type = "RequireAndVerifyClientCert";
+  no_ca.tls_client_ca_file = path("absent-ca.crt");
+  problem = server.reload_tls(no_ca);
+  ASSERT_TRUE(problem);
+  EXPECT_EQ(problem->setting, "tls_client_ca_file");
+
+  WebSettings not_a_ca = web;
+  not_a_ca.tls_client_auth_type = "RequireAndVerifyClientCert";
+  not_a_ca.tls_client_ca_file = path("server.key");  // PEM, but no certificate in it
+  problem = server.reload_tls(not_a_ca);
+  ASSERT_TRUE(problem);
+  EXPECT_EQ(problem->setting, "tls_client_ca_file");
+
+  WebSettings renewed = web;
+  renewed.tls_cert_file = path("renewed.crt");
+  renewed.tls_key_file = path("renewed.key");
+  EXPECT_FALSE(server.reload_tls(renewed));
+  // Still serving: plain HTTP gets no HTTP answer from the HTTPS port.
+  auto response = test::http_request(port(), "GET", "/metrics");
+  EXPECT_TRUE(!response || response->status == 0);
+}
+
+TEST_F(HttpServerTlsTest, PlainServerIgnoresATlsReload) {
+  make_certificate("server");
+  HttpServer server(web, with_metrics());
+  WebSettings tls = web;
+  tls.tls_cert_file = path("server.crt");
+  tls.tls_key_file = path("server.key");
+  EXPECT_FALSE(server.reload_tls(tls));
+  auto response = test::http_request(port(), "GET", "/metrics");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
 }
 
 TEST_F(HttpServerTlsTest, PlainServerStillStartsAfterATlsOne) {

@@ -212,7 +212,10 @@ ConfigLoadResult load_config_file(const std::filesystem::path& file,
 
 std::string config_error_line(const ConfigError& error, std::string_view file) {
   std::string line;
-  if (!file.empty() && error.path != file) {
+  // Only the JSON file's own errors (a JSON path, or a flag laid over the file) get its name:
+  // a syntax or I/O error's path already is the name, and the web configuration file's errors
+  // name their own file ("web.yml:3: basic_auth_users.bob").
+  if (!file.empty() && (error.path.starts_with('$') || error.path.starts_with("--"))) {
     line.append(file).append(": ");
   }
   return line.append(error.path).append(": ").append(error.message);

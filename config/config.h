@@ -69,6 +69,18 @@ ConfigLoadResult load_config_file(const std::filesystem::path& file,
 // an error inside the file, "FILE: invalid JSON at ..." for one of the file itself (a syntax or
 // I/O error, whose path is already the file's name); "PATH: ..." when `file` is empty.
 std::string config_error_line(const ConfigError& error, std::string_view file);
+// --web.config.file: the exporter-toolkit web configuration (YAML: tls_server_config,
+// http_server_config, basic_auth_users) laid over `result`, the JSON configuration as loaded.
+// Setting the same thing in both is an error naming both; `json_source` names the JSON file in
+// that message. Errors are added to `result` (its config is dropped then) with the path
+// "FILE:LINE: key.path"; what the toolkit offers and this exporter does not is refused by name.
+// Relative file names inside are relative to the web configuration's folder, as in the toolkit.
+void apply_web_config_file(const std::filesystem::path& file, std::string_view json_source,
+                           ConfigLoadResult& result);
+// The same from text: `source` names it, `base_dir` anchors relative file names.
+void apply_web_config_text(std::string_view text, std::string_view source,
+                           const std::filesystem::path& base_dir, std::string_view json_source,
+                           ConfigLoadResult& result);
 
 // A path from UTF-8 text (command-line arguments are UTF-8 on both platforms; a plain
 // std::string would be read in the ANSI code page on Windows).

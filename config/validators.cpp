@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exporter/access/network.h"
-#include "exporter/access/password.h"
+#include "exporter/access/stored_password.h"
 #include "exporter/routes.h"
 
 namespace thx {
@@ -201,11 +201,19 @@ Problem cidr_problem(std::string_view text) {
 }
 
 Problem password_hash_problem(std::string_view text) {
-  if (PasswordHash::parse(text)) {
+  std::string problem;
+  if (StoredPassword::parse(text, StoredPassword::Formats::kAny, &problem)) {
     return std::nullopt;
   }
-  return "expected a password hash \"pbkdf2-sha256$<iterations>$<salt hex>$<key hex>\" as "
-         "printed by `toolhelp_exporter hash-password` (plain passwords are refused)";
+  return problem;
+}
+
+Problem bcrypt_hash_problem(std::string_view text) {
+  std::string problem;
+  if (StoredPassword::parse(text, StoredPassword::Formats::kBcryptOnly, &problem)) {
+    return std::nullopt;
+  }
+  return problem;
 }
 
 Problem non_empty_problem(std::string_view text) {

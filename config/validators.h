@@ -34,8 +34,12 @@ Problem log_level_problem(std::string_view level);
 // "10.0.0.0/8", "fd00::/8".
 Problem cidr_problem(std::string_view network);
 
-// A salted hash as printed by `toolhelp_exporter hash-password`.
+// A salted hash as printed by `toolhelp_exporter hash-password` (PBKDF2), or a bcrypt hash as
+// `htpasswd -nBC 10` prints it. The message never repeats the hash.
 Problem password_hash_problem(std::string_view hash);
+
+// A bcrypt hash only ($2a$, $2b$, $2y$; cost 4 to 31): the exporter-toolkit's basic_auth_users.
+Problem bcrypt_hash_problem(std::string_view hash);
 
 Problem non_empty_problem(std::string_view text);
 

@@ -96,10 +96,12 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
 }
 
 // Who may ask: the allowed networks (checked when a connection is accepted) and, when users are
-// configured, HTTP basic authentication (checked per request, on the worker pool).
+// configured, HTTP basic authentication (checked per request, on the worker pool); and what every
+// answer carries besides.
 class AccessControl {
  public:
-  explicit AccessControl(const WebSettings& web) : auth(web.basic_auth_users) {
+  explicit AccessControl(const WebSettings& web)
+      : auth(web.basic_auth_users), headers(web.response_headers) {
     for (const std::string& text : web.allowed_networks) {
       if (auto network = parse_ip_network(text)) {
         networks_.push_back(*network);
@@ -116,6 +118,8 @@ class AccessControl {
   }
 
   BasicAuth auth;
+  // The configured response headers: reloaded with the users, sent with every answer.
+  const std::map<std::string, std::string> headers;
 
  private:
   std::vector<IpNetwork> networks_;
@@ -452,6 +456,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     if (answer_.use_gzip && response.shared_gzip) {
       out.set(http::field::content_encoding, "gzip");
+    }
+    for (const auto& [name, value] : server_.current_access()->headers) {
+      out.set(name, value);
     }
     for (const auto& [name, value] : answer_.headers) {
       out.set(name, value);

@@ -90,9 +90,9 @@ class HttpServer {
 
   [[nodiscard]] std::vector<int> listening_ports() const;
 
-  // A reload: allowed networks and basic-auth users from `web` apply to the next connection and
-  // request. The address, path, limits and timeouts are fixed while the server runs, and so is
-  // whether it serves HTTPS at all.
+  // A reload: allowed networks, basic-auth users and response headers from `web` apply to the
+  // next connection and request. The address, path, limits and timeouts are fixed while the
+  // server runs, and so is whether it serves HTTPS at all.
   void set_access(const WebSettings& web);
 
   // A reload of an HTTPS server: the certificate, key, client CA file, protocol versions and

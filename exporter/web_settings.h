@@ -12,10 +12,14 @@ namespace thx {
 struct WebSettings {
   std::string listen_address = ":9835";  // host:port; an empty host means every interface
   std::string telemetry_path = "/metrics";
-  bool enable_lifecycle = false;                        // POST /-/reload
-  std::vector<std::string> allowed_networks;            // CIDR; empty: everyone
-  std::map<std::string, std::string> basic_auth_users;  // user -> salted hash (exporter/access/)
-  std::size_t max_connections = 64;                     // open connections at once, from everyone
+  bool enable_lifecycle = false;              // POST /-/reload
+  std::vector<std::string> allowed_networks;  // CIDR; empty: everyone
+  // user -> PBKDF2 or bcrypt hash (exporter/access/stored_password.h)
+  std::map<std::string, std::string> basic_auth_users;
+  // Sent with every answer (http_server_config.headers of --web.config.file): only the security
+  // headers the exporter-toolkit lets users set (config/ checks the names and values).
+  std::map<std::string, std::string> response_headers;
+  std::size_t max_connections = 64;            // open connections at once, from everyone
   std::size_t max_connections_per_client = 8;  // open connections at once, from one address
   // A request's headers (and a small body) must arrive within this of their first byte, and an
   // answer must be taken within it.

@@ -102,6 +102,11 @@ CliParseResult parse_command_line(const std::vector<std::string>& args) {
       options.enable_lifecycle = true;
     } else if (take_value(args, i, "--config.file", value, error)) {
       options.config_file = value;
+    } else if (take_value(args, i, "--web.config.file", value, error)) {
+      if (value.empty()) {
+        error = "--web.config.file: expected a file name";
+      }
+      options.web_config_file = value;
     } else if (take_value(args, i, "--web.listen-address", value, error)) {
       options.listen_address = value;
     } else if (take_value(args, i, "--web.telemetry-path", value, error)) {
@@ -131,8 +136,8 @@ CliParseResult parse_command_line(const std::vector<std::string>& args) {
     return {std::nullopt, "metrics: --from-snapshot FILE is required"};
   }
   if (options.command == CliOptions::Command::check_config && options.config_file.empty() &&
-      !options.print_defaults) {
-    return {std::nullopt, "check-config: expected a FILE (or --defaults)"};
+      options.web_config_file.empty() && !options.print_defaults) {
+    return {std::nullopt, "check-config: expected a FILE, --web.config.file=FILE or --defaults"};
   }
   return {options, ""};
 }
@@ -152,12 +157,14 @@ Commands:
                            print the metrics (text format) that a saved snapshot JSON (from
                            `snapshot --json` or /snapshot, any platform) gives under the
                            configuration; build_info's platform is the file's
-  check-config FILE        validate a configuration file; print every error; exit 1 if any
+  check-config [FILE] [--web.config.file=WEBFILE]
+                           validate a configuration file and/or a web configuration file;
+                           print every error; exit 1 if any
   check-config --defaults  print the embedded default configuration
   hash-password            read a password from standard input, print its salted hash for
                            web.basic_auth_users
-  service install [--config.file=FILE] [--web.listen-address=ADDR]
-                  [--start auto|delayed|manual] [--no-start]
+  service install [--config.file=FILE] [--web.config.file=WEBFILE]
+                  [--web.listen-address=ADDR] [--start auto|delayed|manual] [--no-start]
                            install the Windows service (delayed start by default) and start it
                            (Windows only)
   service configure [--start auto|delayed|manual]
@@ -169,6 +176,9 @@ Commands:
 
 Flags (they win over the configuration file):
   --config.file=FILE       JSON configuration (default: the embedded defaults)
+  --web.config.file=FILE   exporter-toolkit web configuration (YAML): tls_server_config,
+                           http_server_config.headers, basic_auth_users (bcrypt); re-read on
+                           reload
   --web.listen-address=ADDR
                            host:port to listen on (default :9835)
   --web.telemetry-path=PATH
@@ -209,9 +219,14 @@ ConfigOverrides config_overrides(const CliOptions& options) {
 
 ConfigLoadResult load_effective_config(const CliOptions& options) {
   const ConfigOverrides overrides = config_overrides(options);
-  return options.config_file.empty()
-             ? load_config_text(default_config_json(), "<defaults>", overrides)
-             : load_config_file(path_from_utf8(options.config_file), overrides);
+  ConfigLoadResult result = options.config_file.empty()
+                                ? load_config_text(default_config_json(), "<defaults>", overrides)
+                                : load_config_file(path_from_utf8(options.config_file), overrides);
+  if (!options.web_config_file.empty()) {
+    apply_web_config_file(path_from_utf8(options.web_config_file),
+                          options.config_file.empty() ? "<defaults>" : options.config_file, result);
+  }
+  return result;
 }
 
 std::string config_summary(const Config& config) {

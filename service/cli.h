@@ -25,7 +25,8 @@ struct CliOptions {
   };
   Command command = Command::serve;
 
-  std::string config_file;                    // --config.file; empty: the embedded defaults
+  std::string config_file;      // --config.file; empty: the embedded defaults
+  std::string web_config_file;  // --web.config.file: exporter-toolkit YAML; empty: none
   std::optional<std::string> listen_address;  // --web.listen-address
   std::optional<std::string> telemetry_path;  // --web.telemetry-path
   std::optional<std::string> log_level;       // --log.level
@@ -51,8 +52,10 @@ std::string usage_text();
 // The configuration flags as overrides of the file's values (config/config.h).
 ConfigOverrides config_overrides(const CliOptions& options);
 
-// The file (or the defaults) with the command-line flags laid over it, then validated once:
-// a flag's value passes the same checks as the file's. Errors name the JSON path, or the flag.
+// The file (or the defaults) with the command-line flags laid over it, then the web
+// configuration file (--web.config.file) over its web section, validated once: a flag's value
+// passes the same checks as the file's. Errors name the JSON path, the flag, or the web
+// configuration file's name, line and key path.
 ConfigLoadResult load_effective_config(const CliOptions& options);
 
 // One line a setting, for the landing page and the startup log.

@@ -39,7 +39,12 @@ int check_config(const CliOptions& options) {
     std::cerr << result.errors.size() << " error(s)\n";
     return 1;
   }
-  std::cout << options.config_file << ": OK\n" << config_summary(*result.config);
+  for (const std::string& file : {options.config_file, options.web_config_file}) {
+    if (!file.empty()) {
+      std::cout << file << ": OK\n";
+    }
+  }
+  std::cout << config_summary(*result.config);
   return 0;
 }
 

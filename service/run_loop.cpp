@@ -256,12 +256,13 @@ std::vector<ConfigError> RunLoop::reload() {
       return {error};
     }
   }
-  // The listener is not restarted: of `web`, who may ask, whether /-/reload answers, what
-  // /snapshot shows and the TLS context change now; the address, path, limits, timeouts and
-  // whether HTTPS is served at all wait for a restart.
+  // The listener is not restarted: of `web`, who may ask, the response headers, whether
+  // /-/reload answers, what /snapshot shows and the TLS context change now; the address, path,
+  // limits, timeouts and whether HTTPS is served at all wait for a restart.
   WebSettings web = config_.web;
   web.allowed_networks = next.web.allowed_networks;
   web.basic_auth_users = next.web.basic_auth_users;
+  web.response_headers = next.web.response_headers;
   web.enable_lifecycle = next.web.enable_lifecycle;
   web.enable_snapshot = next.web.enable_snapshot;
   web.snapshot_command_lines = next.web.snapshot_command_lines;
@@ -275,9 +276,9 @@ std::vector<ConfigError> RunLoop::reload() {
   }
   if (web != next.web) {
     spdlog::warn(
-        "reload: web settings other than allowed_networks, basic_auth_users, enable_lifecycle, "
-        "enable_snapshot, snapshot_command_lines and the TLS files and settings take effect "
-        "after a restart (so does turning HTTPS on or off)");
+        "reload: web settings other than allowed_networks, basic_auth_users, response headers, "
+        "enable_lifecycle, enable_snapshot, snapshot_command_lines and the TLS files and "
+        "settings take effect after a restart (so does turning HTTPS on or off)");
   }
   config_ = next;
   config_.web = std::move(web);

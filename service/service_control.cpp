@@ -1,7 +1,7 @@
 // The service controller: `service install|configure|uninstall|start|stop|status`, what sc.exe
-// would do, with the flags `serve` reads (--config.file, --web.listen-address) checked by the
-// same code as `serve` and `check-config`. The service run time is windows_service.cpp.
-// windows.h first: shellapi.h builds on its types.
+// would do, with the flags `serve` reads (--config.file, --web.config.file, --web.listen-address)
+// checked by the same code as `serve` and `check-config`. The service run time is
+// windows_service.cpp. windows.h first: shellapi.h builds on its types.
 #include <windows.h>
 
 #include <shellapi.h>
@@ -50,7 +50,8 @@ constexpr auto kCommandStartWait = 30s;
 constexpr DWORD kPreshutdownTimeoutMs = 10'000;
 
 constexpr std::string_view kUsage =
-    "usage: toolhelp_exporter service install [--config.file FILE] [--web.listen-address ADDR]\n"
+    "usage: toolhelp_exporter service install [--config.file FILE] [--web.config.file FILE]\n"
+    "                                         [--web.listen-address ADDR]\n"
     "                                         [--start auto|delayed|manual] [--no-start]\n"
     "       toolhelp_exporter service configure [--start auto|delayed|manual]\n"
     "       toolhelp_exporter service uninstall|start|stop|status\n"
@@ -100,6 +101,7 @@ std::wstring absolute_path(const std::wstring& path) {
 
 struct ControlFlags {
   std::string config_file;                    // --config.file, made absolute; empty: defaults
+  std::string web_config_file;                // --web.config.file, made absolute; empty: none
   std::optional<std::string> listen_address;  // --web.listen-address
   std::optional<std::string> start;           // --start auto|delayed|manual
   bool start_now = true;                      // --no-start: install only
@@ -153,14 +155,19 @@ std::optional<ControlFlags> parse_flags(const std::string& verb,
         error = "--start: expected auto, delayed or manual, got \"" + *flags.start + "\"";
         return std::nullopt;
       }
-    } else if (install && (flag == "--config.file" || flag == "--config" ||
-                           flag == "--web.listen-address" || flag == "--listen")) {
+    } else if (install &&
+               (flag == "--config.file" || flag == "--config" || flag == "--web.config.file" ||
+                flag == "--web.listen-address" || flag == "--listen")) {
       const std::optional<std::string> given = value();
       if (!given) {
         return std::nullopt;
       }
       const bool config = flag == "--config.file" || flag == "--config";
-      serve_args.push_back((config ? "--config.file=" : "--web.listen-address=") + *given);
+      const bool web_config = flag == "--web.config.file";
+      serve_args.push_back((config       ? "--config.file="
+                            : web_config ? "--web.config.file="
+                                         : "--web.listen-address=") +
+                           *given);
     } else {
       error = "unknown option \"" + args[i] + "\" for service " + verb;
       return std::nullopt;
@@ -174,6 +181,10 @@ std::optional<ControlFlags> parse_flags(const std::string& verb,
   if (!parsed.options->config_file.empty()) {
     flags.config_file =
         to_utf8(absolute_path(path_from_utf8(parsed.options->config_file).wstring()));
+  }
+  if (!parsed.options->web_config_file.empty()) {
+    flags.web_config_file =
+        to_utf8(absolute_path(path_from_utf8(parsed.options->web_config_file).wstring()));
   }
   flags.listen_address = parsed.options->listen_address;
   if (flags.listen_address) {
@@ -190,17 +201,24 @@ std::wstring service_command_line(const ControlFlags& flags) {
   if (!flags.config_file.empty()) {
     line += L" " + quote_argument(L"--config.file=" + to_wide(flags.config_file));
   }
+  if (!flags.web_config_file.empty()) {
+    line += L" " + quote_argument(L"--web.config.file=" + to_wide(flags.web_config_file));
+  }
   if (flags.listen_address) {
     line += L" " + quote_argument(L"--web.listen-address=" + to_wide(*flags.listen_address));
   }
   return line;
 }
 
-// A bad configuration does not stop the install, but the administrator hears of it now.
-void check_config_file(const std::string& file) {
-  const ConfigLoadResult result = load_config_file(path_from_utf8(file));
+// A bad configuration does not stop the install, but the administrator hears of it now. Checked
+// as the service will load it: the JSON file, then the web configuration file over it.
+void check_config_files(const ControlFlags& flags) {
+  CliOptions options;
+  options.config_file = flags.config_file;
+  options.web_config_file = flags.web_config_file;
+  const ConfigLoadResult result = load_effective_config(options);
   for (const ConfigError& error : result.errors) {
-    std::cerr << "warning: " << config_error_line(error, file) << "\n";
+    std::cerr << "warning: " << config_error_line(error, flags.config_file) << "\n";
   }
   if (!result.config) {
     std::cerr << "warning: the service will not start until the configuration is fixed\n";
@@ -208,16 +226,19 @@ void check_config_file(const std::string& file) {
 }
 
 // What the service will trust, checked as an administrator installs it: its ProgramData folder
-// (created here with its protected ACL), the configuration file and its folder. A problem
+// (created here with its protected ACL), the configuration files and their folders. A problem
 // refuses the install; a program folder that users can write gets a warning (a DLL or a
 // replaced .exe there would run as SYSTEM).
-bool check_trust(const std::string& config_file) {
+bool check_trust(const std::string& config_file, const std::string& web_config_file) {
   std::vector<std::string> problems;
   if (std::string problem = winsec::prepare_data_folder(winsec::data_folder()); !problem.empty()) {
     problems.push_back(problem);
   }
-  if (!config_file.empty()) {
-    const std::filesystem::path file = path_from_utf8(config_file);
+  for (const std::string& name : {config_file, web_config_file}) {
+    if (name.empty()) {
+      continue;
+    }
+    const std::filesystem::path file = path_from_utf8(name);
     std::error_code ignored;  // a missing file is the configuration's warning
     if (std::filesystem::exists(file, ignored)) {
       for (const auto& checked : {file.parent_path(), file}) {
@@ -505,7 +526,7 @@ void explain_failed_start(SC_HANDLE service) {
     std::cout << "reason: the service's command line: " << parsed.error << "\n";
     return;
   }
-  if (!check_trust(parsed.options->config_file)) {
+  if (!check_trust(parsed.options->config_file, parsed.options->web_config_file)) {
     std::cout << "reason: see above\n";
     return;
   }
@@ -558,12 +579,12 @@ int start_and_report(SC_HANDLE service) {
 // The verbs
 
 int install(const ControlFlags& flags) {
-  if (!check_trust(flags.config_file)) {
+  if (!check_trust(flags.config_file, flags.web_config_file)) {
     std::cerr << "toolhelp_exporter service install: refused; nothing was installed\n";
     return 1;
   }
-  if (!flags.config_file.empty()) {
-    check_config_file(flags.config_file);
+  if (!flags.config_file.empty() || !flags.web_config_file.empty()) {
+    check_config_files(flags);
   }
   const ScHandle manager = open_manager(SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
   if (!manager) {
@@ -602,7 +623,7 @@ int configure(const ControlFlags& flags) {
   if (!service) {
     return 1;
   }
-  if (!check_trust({})) {
+  if (!check_trust({}, {})) {
     return 1;
   }
   configure_service(service.get(), flags.start);

@@ -203,8 +203,11 @@ std::unique_ptr<RunLoop> ServiceRun::start() {
   if (!folder_problem.empty()) {
     return failed(folder_problem);
   }
-  if (!options_.config_file.empty()) {
-    const std::filesystem::path file = path_from_utf8(options_.config_file);
+  for (const std::string& name : {options_.config_file, options_.web_config_file}) {
+    if (name.empty()) {
+      continue;
+    }
+    const std::filesystem::path file = path_from_utf8(name);
     std::error_code ignored;  // a missing file is the configuration's error, below
     if (std::filesystem::exists(file, ignored)) {
       for (const auto& checked : {std::filesystem::absolute(file, ignored).parent_path(), file}) {

@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config git curl python3
           prometheus-cpp-dev libboost1.81-dev zlib1g-dev libspdlog-dev nlohmann-json3-dev libpcre2-dev
           googletest libgtest-dev libgmock-dev libbenchmark-dev prometheus python3-yaml libssl-dev
-          openssl chromium time)
+          openssl libyaml-cpp-dev libcrypt-dev apache2-utils chromium time)
 case "${1:-}" in
   --windows) packages+=(mingw-w64 wine wine64 dpkg-dev wixl libz-mingw-w64-dev) ;;
   --style) packages+=(clang-format clang-tidy) ;;

@@ -72,9 +72,9 @@ std::optional<std::string> base64_decode_strict(std::string_view text) {
 
 BasicAuth::BasicAuth(const std::map<std::string, std::string>& users) {
   for (const auto& [user, hash] : users) {
-    if (auto parsed = PasswordHash::parse(hash)) {
+    if (auto parsed = StoredPassword::parse(hash)) {
       // The decoy is the costliest configured hash: an unknown user never answers sooner.
-      if (!decoy_ || parsed->iterations > decoy_->iterations) {
+      if (!decoy_ || parsed->work() > decoy_->work()) {
         decoy_ = *parsed;
       }
       users_.emplace(user, *parsed);

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "exporter/access/password.h"
+#include "exporter/access/stored_password.h"
 
 namespace thx {
 
@@ -27,8 +28,8 @@ class BasicAuth {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // `users`: user -> stored hash (exporter/access/password.h). Unparsable hashes are left out
-  // (config/ refuses them before they get here).
+  // `users`: user -> stored hash, PBKDF2 or bcrypt (exporter/access/stored_password.h).
+  // Unparsable hashes are left out (config/ refuses them before they get here).
   explicit BasicAuth(const std::map<std::string, std::string>& users);
 
   [[nodiscard]] bool enabled() const { return !users_.empty(); }
@@ -39,7 +40,7 @@ class BasicAuth {
   Verdict check(std::string_view authorization, const std::string& client,
                 Clock::time_point now = Clock::now());
 
-  // Password hash computations so far (each costs what PBKDF2 costs): for tests.
+  // Password hash computations so far (each costs what PBKDF2 or bcrypt costs): for tests.
   [[nodiscard]] std::size_t hash_checks() const { return hash_checks_.load(); }
 
   // Failures a client may have within kFailureWindow before it is limited.
@@ -50,8 +51,8 @@ class BasicAuth {
   bool limited(const std::string& client, Clock::time_point now);
   void count_failure(const std::string& client, Clock::time_point now);
 
-  std::map<std::string, PasswordHash, std::less<>> users_;
-  std::optional<PasswordHash> decoy_;  // checked for unknown users
+  std::map<std::string, StoredPassword, std::less<>> users_;
+  std::optional<StoredPassword> decoy_;  // checked for unknown users
   std::atomic<std::size_t> hash_checks_{0};
 
   std::mutex mutex_;

@@ -489,8 +489,24 @@ TEST(ConfigWeb, BasicAuthUsers) {
   EXPECT_EQ(
       only_error(R"({"web": {"basic_auth_users": {"alice": ""}}})"),
       "$.web.basic_auth_users.alice: expected a password hash \"pbkdf2-sha256$<iterations>$<salt "
-      "hex>$<key hex>\" as printed by `toolhelp_exporter hash-password` (plain passwords are "
-      "refused)");
+      "hex>$<key hex>\" as printed by `toolhelp_exporter hash-password`, or a bcrypt hash ($2a$, "
+      "$2b$, $2y$) as printed by `htpasswd -nBC 10 USER` (plain passwords are refused)");
+  // bcrypt hashes are welcome in the JSON file too (checked the same way), with the reason when
+  // malformed, never the hash itself.
+  const std::string bcrypt = "$2y$10$J803K2NTQzToGvzcuxsG7uo/gq5h4UdxbWwRpIppU.VzgpjMGkT8i";
+#ifdef THX_NO_LIBXCRYPT
+  // A build without libxcrypt says so rather than accepting a hash it cannot verify.
+  EXPECT_EQ(only_error(R"({"web": {"basic_auth_users": {"alice": ")" + bcrypt + R"("}}})"),
+            "$.web.basic_auth_users.alice: bcrypt hashes cannot be verified by this build (it was "
+            "built without libxcrypt)");
+  return;
+#endif
+  EXPECT_EQ(load_ok(R"({"web": {"basic_auth_users": {"alice": ")" + bcrypt + R"("}}})")
+                .web.basic_auth_users.at("alice"),
+            bcrypt);
+  EXPECT_EQ(only_error(R"({"web": {"basic_auth_users": {"alice": "$2y$40$)" + bcrypt.substr(7) +
+                       R"("}}})"),
+            "$.web.basic_auth_users.alice: bcrypt cost 40 is out of range (4 to 31)");
   EXPECT_EQ(only_error(R"({"web": {"basic_auth_users": {"bob": 5}}})"),
             "$.web.basic_auth_users.bob: expected a string, got 5");
   EXPECT_THAT(only_error(R"({"web": {"basic_auth_users": {"a:b": "h"}}})"),
@@ -734,6 +750,9 @@ TEST(ConfigFile, AnErrorLineNamesTheFileOnce) {
   EXPECT_EQ(config_error_line({"$.log.level", "expected a string"}, name),
             name + ": $.log.level: expected a string");
   EXPECT_EQ(config_error_line({"--web.listen-address", "bad"}, ""), "--web.listen-address: bad");
+  // The web configuration file's errors name their own file, not the JSON one.
+  EXPECT_EQ(config_error_line({"web.yml:3: basic_auth_users.bob", "bad"}, name),
+            "web.yml:3: basic_auth_users.bob: bad");
 }
 
 TEST(ConfigFile, MissingFileNamesTheFileAndTheReason) {
@@ -747,6 +766,18 @@ TEST(ConfigFile, MissingFileNamesTheFileAndTheReason) {
   ASSERT_EQ(directory.errors.size(), 1U);
   EXPECT_THAT(directory.errors[0].message, HasSubstr("directory"));
 }
+
+#ifdef THX_NO_YAML_CPP
+// A build without yaml-cpp refuses --web.config.file with the reason, whatever the file says.
+TEST(ConfigWebConfigFile, RefusedWithoutYamlCpp) {
+  ConfigLoadResult result = load_config_text("{}", "config.json");
+  apply_web_config_text("basic_auth_users: {}\n", "web.yml", "", "config.json", result);
+  EXPECT_FALSE(result.config);
+  ASSERT_EQ(result.errors.size(), 1U);
+  EXPECT_EQ(result.errors[0].path, "web.yml");
+  EXPECT_THAT(result.errors[0].message, HasSubstr("built without yaml-cpp"));
+}
+#endif
 
 }  // namespace
 }  // namespace thx

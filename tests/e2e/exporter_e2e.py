@@ -788,11 +788,174 @@ class TextfileSpecialTargetsTest(unittest.TestCase):
         self.assertTrue(stat.S_ISCHR(os.stat(os.devnull).st_mode))
 
 
+def htpasswd(user, password, cost=10):
+    """The bcrypt hash `htpasswd -nbBC COST` (Debian apache2-utils) writes for the user."""
+    result = subprocess.run(["htpasswd", "-nbBC", str(cost), user, password], check=True,
+                            capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    name, hashed = result.stdout.decode().strip().split(":", 1)
+    assert name == user and hashed.startswith("$2y$%02d$" % cost), result.stdout
+    return hashed
+
+
+class WebConfigFileTest(unittest.TestCase):
+    """--web.config.file (the exporter-toolkit format) with users htpasswd made."""
+    PLATFORMS = ("linux",)
+
+    def setUp(self):
+        self.directory = tempfile.mkdtemp(prefix="thx-e2e-webcfg-")
+        self.web_config = os.path.join(self.directory, "web-config.yml")
+
+    def tearDown(self):
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def write_web_config(self, text):
+        with open(self.web_config, "w") as f:
+            f.write(text)
+
+    def test_htpasswd_users_headers_and_reload(self):
+        self.write_web_config(
+            "basic_auth_users:\n"
+            f"  prometheus: {htpasswd('prometheus', 'first secret')}\n"
+            f"  grafana: '{htpasswd('grafana', 'other secret')}'\n"
+            "http_server_config:\n"
+            "  headers:\n"
+            "    X-Frame-Options: deny\n"
+            "    Content-Security-Policy: \"default-src 'none'\"\n")
+        exporter = Exporter("--web.config.file=" + program_path(self.web_config),
+                            config={"collection": {"interval": "500ms"}})
+        try:
+            exporter.wait_ready_with(("prometheus", "first secret"))
+            # No, a wrong and an unknown credential: 401 each (fewer than the 5 failures after
+            # which an address gets 429).
+            for headers in ({}, basic("prometheus", "wrong"), basic("nobody", "first secret")):
+                request = urllib.request.Request(f"http://127.0.0.1:{exporter.port}/metrics",
+                                                 headers=headers)
+                with self.assertRaises(urllib.error.HTTPError) as refused:
+                    urllib.request.urlopen(request, timeout=10)
+                self.assertEqual(refused.exception.code, 401, headers)
+                self.assertEqual(refused.exception.headers["X-Frame-Options"], "deny")
+            for user, password in (("prometheus", "first secret"), ("grafana", "other secret")):
+                request = urllib.request.Request(f"http://127.0.0.1:{exporter.port}/metrics",
+                                                 headers=basic(user, password))
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    self.assertEqual(response.status, 200)
+                    self.assertIn("toolhelp_processes ", response.read().decode())
+                    self.assertEqual(response.headers["X-Frame-Options"], "deny")
+                    self.assertEqual(response.headers["Content-Security-Policy"],
+                                     "default-src 'none'")
+
+            # SIGHUP re-reads the web configuration file: a new password and header.
+            self.write_web_config(
+                "basic_auth_users:\n"
+                f"  prometheus: {htpasswd('prometheus', 'second secret')}\n"
+                "http_server_config:\n"
+                "  headers:\n"
+                "    X-Frame-Options: sameorigin\n")
+            exporter.process.send_signal(signal.SIGHUP)
+            deadline = time.time() + 20
+            while get(exporter.port, "/healthz",
+                      headers=basic("prometheus", "second secret"))[0] != 200:
+                self.assertLess(time.time(), deadline, exporter.log_text())
+                time.sleep(0.2)
+            self.assertEqual(get(exporter.port, "/metrics",
+                                 headers=basic("prometheus", "first secret"))[0], 401)
+            self.assertEqual(get(exporter.port, "/metrics",
+                                 headers=basic("grafana", "other secret"))[0], 401)
+            request = urllib.request.Request(f"http://127.0.0.1:{exporter.port}/metrics",
+                                             headers=basic("prometheus", "second secret"))
+            with urllib.request.urlopen(request, timeout=10) as response:
+                self.assertEqual(response.headers["X-Frame-Options"], "sameorigin")
+                self.assertIsNone(response.headers["Content-Security-Policy"])
+
+            # A broken web configuration on reload keeps the running one.
+            self.write_web_config("basic_auth_users:\n  prometheus: not-a-hash\n")
+            exporter.process.send_signal(signal.SIGHUP)
+            text = ""
+            deadline = time.time() + 20
+            while "toolhelp_config_last_reload_successful 0" not in text:
+                self.assertLess(time.time(), deadline, exporter.log_text())
+                time.sleep(0.2)
+                text = get(exporter.port, "/metrics",
+                           headers=basic("prometheus", "second secret"))[1]
+            self.assertIn("web-config.yml:2: basic_auth_users.prometheus", exporter.log_text())
+        finally:
+            exporter.stop()
+
+    def test_check_config_names_file_line_and_user_never_the_hash(self):
+        good = htpasswd("alice", "secret")
+        bad = "$2y$32$" + good[7:]
+        self.write_web_config(f"basic_auth_users:\n  alice: {good}\n  bob: {bad}\n"
+                              "http_server_config:\n  headers:\n    Server: me\n"
+                              "tls_server_config:\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n")
+        result = run("check-config", "--web.config.file=" + program_path(self.web_config))
+        output = (result.stdout + result.stderr).decode()
+        self.assertEqual(result.returncode, 1, output)
+        self.assertIn("web-config.yml:3: basic_auth_users.bob: user \"bob\": bcrypt cost 32 is "
+                      "out of range (4 to 31)", output)
+        self.assertIn("web-config.yml:6: http_server_config.headers.Server: this header cannot "
+                      "be configured", output)
+        self.assertIn("web-config.yml:8: tls_server_config.cipher_suites: is not supported",
+                      output)
+        self.assertNotIn(good[7:], output)
+        self.assertNotIn(bad[7:], output)
+
+        self.write_web_config(f"basic_auth_users:\n  alice: {good}\n")
+        result = run("check-config", "--web.config.file=" + program_path(self.web_config))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(b"web-config.yml: OK", result.stdout)
+
+    def test_users_in_both_files_is_an_error_naming_both(self):
+        self.write_web_config(f"basic_auth_users:\n  alice: {htpasswd('alice', 'secret', 5)}\n")
+        salt = os.urandom(16)
+        json_config = os.path.join(self.directory, "config.json")
+        with open(json_config, "w") as f:
+            json.dump({"web": {"basic_auth_users": {"bob": "pbkdf2-sha256$1000$%s$%s" % (
+                salt.hex(), hashlib.pbkdf2_hmac("sha256", b"pw", salt, 1000).hex())}}}, f)
+        expected = ("basic auth users are set in both %s $.web.basic_auth_users and %s "
+                    "basic_auth_users" % (program_path(json_config),
+                                          program_path(self.web_config)))
+        for command in ("check-config", "serve"):
+            result = run(command, "--config.file=" + program_path(json_config),
+                         "--web.config.file=" + program_path(self.web_config),
+                         f"--web.listen-address=127.0.0.1:{free_port()}")
+            output = (result.stdout + result.stderr).decode()
+            self.assertNotEqual(result.returncode, 0, output)
+            self.assertIn(expected, output)
+
+    def test_tls_from_the_web_config_file(self):
+        """tls_server_config with file names relative to the web configuration's folder, and
+        min_version TLS13: a TLS 1.2 client is refused."""
+        cert, _ = make_certificate(self.directory)
+        self.write_web_config("tls_server_config:\n  cert_file: server.crt\n"
+                              "  key_file: server.key\n  min_version: TLS13\n")
+        exporter = Exporter("--web.config.file=" + self.web_config,
+                            config={"collection": {"interval": "500ms"}})
+        try:
+            deadline = time.time() + 30
+            while True:
+                self.assertIsNone(exporter.process.poll(), exporter.log_text())
+                try:
+                    if https_get(exporter.port, "/healthz", cert, timeout=2)[0] == 200:
+                        break
+                except (OSError, http.client.HTTPException):
+                    pass
+                self.assertLess(time.time(), deadline, exporter.log_text())
+                time.sleep(0.1)
+            status, body, version = https_get(exporter.port, "/metrics", cert)
+            self.assertEqual((status, version), (200, "TLSv1.3"))
+            self.assertIn("toolhelp_processes ", body)
+            with self.assertRaises(ssl.SSLError):
+                https_get(exporter.port, "/metrics", cert, maximum_version=ssl.TLSVersion.TLSv1_2)
+        finally:
+            exporter.stop()
+
+
 def load_tests(loader, tests, pattern):
     """The test classes of this platform: a class for the other one is not a skip here."""
     platform = "windows" if windows() else "linux"
     suite = unittest.TestSuite()
-    for case in (ExporterTest, SignalTest, ExpositionTest, TlsTest, TextfileSpecialTargetsTest):
+    for case in (ExporterTest, SignalTest, ExpositionTest, TlsTest, TextfileSpecialTargetsTest,
+                 WebConfigFileTest, WindowsWebConfigFileTest):
         if platform in case.PLATFORMS:
             suite.addTests(loader.loadTestsFromTestCase(case))
     return suite
@@ -973,6 +1136,25 @@ class ExpositionTest(unittest.TestCase):
 # A refused client certificate ends the handshake with an alert (TLS 1.2) or, in TLS 1.3, where
 # the client has finished its part before the server checks, the first read.
 REFUSED = (ssl.SSLError, ConnectionError)
+
+
+class WindowsWebConfigFileTest(unittest.TestCase):
+    PLATFORMS = ("windows",)  # the .exe is built without yaml-cpp and libxcrypt yet
+
+    def test_web_config_file_is_refused_with_a_clear_reason(self):
+        """The Windows build has no yaml-cpp yet: --web.config.file is refused at start and by
+        check-config, naming why, rather than serving without the users it names."""
+        directory = tempfile.mkdtemp()
+        try:
+            path = os.path.join(directory, "web-config.yml")
+            with open(path, "w") as f:
+                f.write("basic_auth_users:\n  prometheus: $2y$10$" + "a" * 53 + "\n")
+            for args in (("check-config",), (f"--web.listen-address=127.0.0.1:{free_port()}",)):
+                result = run(*args, "--web.config.file=" + program_path(path))
+                self.assertNotEqual(result.returncode, 0)
+                self.assertIn(b"built without yaml-cpp", result.stdout + result.stderr)
+        finally:
+            shutil.rmtree(directory)
 
 
 class TlsTest(unittest.TestCase):

@@ -457,7 +457,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (answer_.use_gzip && response.shared_gzip) {
       out.set(http::field::content_encoding, "gzip");
     }
-    for (const auto& [name, value] : server_.current_access()->headers) {
+    // Held for the loop: a reload may replace the access control meanwhile (a range-for over a
+    // member of the temporary pointer would read freed memory then).
+    const std::shared_ptr<AccessControl> access = server_.current_access();
+    for (const auto& [name, value] : access->headers) {
       out.set(name, value);
     }
     for (const auto& [name, value] : answer_.headers) {

@@ -1,6 +1,7 @@
 #include "exporter/tls.h"
 
-#include <openssl/err.h>
+#include "exporter/openssl_errors.h"
+
 #include <openssl/x509.h>
 
 #include <array>
@@ -8,17 +9,6 @@
 
 namespace thx {
 namespace {
-
-// OpenSSL's queued errors of this thread, oldest first, as one line.
-std::string openssl_errors() {
-  std::string text;
-  while (const unsigned long code = ERR_get_error()) {
-    std::array<char, 256> buffer{};
-    ERR_error_string_n(code, buffer.data(), buffer.size());
-    text += (text.empty() ? "" : "; ") + std::string(buffer.data());
-  }
-  return text.empty() ? "unknown OpenSSL error" : text;
-}
 
 TlsProblem problem(std::string setting, const std::string& text) {
   std::string message = "web." + setting + " " + text;

@@ -1,7 +1,8 @@
 #include "exporter/access/password.h"
 
+#include "exporter/openssl_errors.h"
+
 #include <openssl/crypto.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -14,17 +15,6 @@ namespace thx {
 namespace {
 
 constexpr std::size_t kDerivedBytes = 32;
-
-// OpenSSL's queued errors of this thread, as one line (and the queue emptied).
-std::string openssl_error() {
-  std::string text;
-  while (const unsigned long code = ERR_get_error()) {
-    std::array<char, 256> buffer{};
-    ERR_error_string_n(code, buffer.data(), buffer.size());
-    text += (text.empty() ? "" : "; ") + std::string(buffer.data());
-  }
-  return text.empty() ? "unknown OpenSSL error" : text;
-}
 
 // PBKDF2 (RFC 8018) with HMAC-SHA256 and one 32-byte block, from OpenSSL; nothing when OpenSSL
 // fails (inputs beyond its int sizes, no memory).
@@ -80,7 +70,7 @@ Sha256Digest sha256(std::string_view data) {
   unsigned int size = 0;
   if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1 ||
       size != digest.size()) {
-    throw std::runtime_error("sha256: " + openssl_error());
+    throw std::runtime_error("sha256: " + openssl_errors());
   }
   return digest;
 }
@@ -92,7 +82,7 @@ std::string random_salt(std::size_t bytes) {
   std::string salt(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), static_cast<int>(salt.size())) !=
       1) {
-    throw std::runtime_error("random_salt: the random generator failed: " + openssl_error());
+    throw std::runtime_error("random_salt: the random generator failed: " + openssl_errors());
   }
   return salt;
 }
@@ -144,7 +134,7 @@ PasswordHash hash_password(std::string_view password, std::string_view salt,
                            std::uint32_t iterations) {
   std::optional<std::string> derived = pbkdf2_sha256(password, salt, iterations);
   if (!derived) {
-    throw std::runtime_error("pbkdf2-sha256 failed: " + openssl_error());
+    throw std::runtime_error("pbkdf2-sha256 failed: " + openssl_errors());
   }
   return {iterations, std::string(salt), std::move(*derived)};
 }

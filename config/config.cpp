@@ -4,6 +4,8 @@
 // flag that set the value, and what was expected.
 #include "config/config.h"
 
+#include "config/file_text.h"
+
 #include <array>
 #include <cerrno>
 #include <fstream>
@@ -72,40 +74,6 @@ constexpr std::string_view kDefaultConfigJson = R"({
   }
 }
 )";
-
-std::string utf8_name(const std::filesystem::path& file) {
-  const std::u8string name = file.u8string();
-  return {name.begin(), name.end()};
-}
-
-// Reads a whole file, or says why not in the OS's words.
-std::optional<std::string> read_file(const std::filesystem::path& file, std::string& problem) {
-  std::error_code status_error;
-  if (std::filesystem::is_directory(file, status_error)) {
-    problem = "it is a directory";
-    return std::nullopt;
-  }
-  errno = 0;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    problem = errno != 0 ? std::generic_category().message(errno) : "it cannot be opened";
-    return std::nullopt;
-  }
-  std::string text;
-  std::array<char, std::size_t{64} * 1024> chunk{};
-  while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
-    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxConfigBytes) {
-      problem = "it is larger than 16 MiB, far more than any configuration needs";
-      return std::nullopt;
-    }
-  }
-  if (in.bad()) {
-    problem = "reading it failed";
-    return std::nullopt;
-  }
-  return text;
-}
 
 // Lays each override over the parsed document, creating the objects on its way; where the
 // document has something else than an object on the way, the section reports that and the
@@ -203,7 +171,9 @@ ConfigLoadResult load_config_text(std::string_view text, std::string_view source
 ConfigLoadResult load_config_file(const std::filesystem::path& file,
                                   const ConfigOverrides& overrides) {
   std::string problem;
-  auto text = read_file(file, problem);
+  auto text =
+      read_file_text(file, kMaxConfigBytes,
+                     "it is larger than 16 MiB, far more than any configuration needs", problem);
   if (!text) {
     return {std::nullopt, {{utf8_name(file), "cannot read the configuration file: " + problem}}};
   }

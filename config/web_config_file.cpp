@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "config/config.h"
+#include "config/file_text.h"
 #include "config/json_reader.h"
 #include "config/validators.h"
 
@@ -32,38 +33,6 @@ namespace thx {
 namespace {
 
 constexpr std::size_t kMaxFileBytes = std::size_t{1024} * 1024;
-
-std::string utf8_name(const std::filesystem::path& file) {
-  const std::u8string name = file.u8string();
-  return {name.begin(), name.end()};
-}
-
-// Reads at most kMaxFileBytes (and one byte more, to tell a larger file), or says why not.
-std::optional<std::string> read_bounded(const std::filesystem::path& file, std::string& problem) {
-  std::error_code status_error;
-  if (std::filesystem::is_directory(file, status_error)) {
-    problem = "it is a directory";
-    return std::nullopt;
-  }
-  errno = 0;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    problem = errno != 0 ? std::generic_category().message(errno) : "it cannot be opened";
-    return std::nullopt;
-  }
-  std::string text(kMaxFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) {
-    problem = "reading it failed";
-    return std::nullopt;
-  }
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxFileBytes) {
-    problem = "it is larger than 1 MiB, far more than any web configuration needs";
-    return std::nullopt;
-  }
-  return text;
-}
 
 }  // namespace
 
@@ -664,7 +633,9 @@ void apply_web_config_file(const std::filesystem::path& file, std::string_view j
                            ConfigLoadResult& result) {
   std::string problem;
   const std::string name = utf8_name(file);
-  auto text = read_bounded(file, problem);
+  auto text =
+      read_file_text(file, kMaxFileBytes,
+                     "it is larger than 1 MiB, far more than any web configuration needs", problem);
   if (!text) {
     result.config.reset();
     result.errors.push_back({name, "cannot read the web configuration file: " + problem});

@@ -39,6 +39,13 @@ void prepare_process() {
   // processes, scraped every 300 ms cycle for 30 s: peak RSS 15.1 MB with glibc's default,
   // 10.6 MB with two arenas, 10.2 MB with one).
   mallopt(M_ARENA_MAX, 2);
+  // glibc serves blocks from 128 KiB up with mmap, but raises that threshold to the size of every
+  // such block freed, so after the first cycle the large transient buffers (the process list, the
+  // rendered text) come from the arena and leave holes between long-lived entries there. A fixed
+  // threshold keeps them out of the arena: a few mmap calls a cycle, and at 1,000 processes x 10
+  // threads the arena stopped growing (docs/performance.md).
+  mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 #endif
 }
 

@@ -126,6 +126,7 @@ int serve(const CliOptions& options) {
   if (options.run_as_service) {
     return run_as_service(options);
   }
+  prepare_serving();
   StartResult started = start_run_loop(options, detect_log_mode());
   if (!started.exporter) {
     spdlog::critical("cannot start: {}", started.error);

@@ -7,9 +7,13 @@
 
 namespace thx {
 
-// Called first in main(), before any thread starts (POSIX: block the stop and reload signals
-// so that only the signal-waiting thread receives them).
+// Called first in main(): process-wide settings made before any thread starts.
 void prepare_process();
+
+// Called by `serve` before the run loop's threads start (POSIX: block the stop and reload signals
+// so that only run_foreground's wait receives them). One-shot commands do not call it, so SIGTERM
+// and Ctrl+C end them as they end any program.
+void prepare_serving();
 
 // Runs until Ctrl+C / SIGINT / SIGTERM; SIGHUP reloads (POSIX). Returns the exit code.
 int run_foreground(RunLoop& exporter);

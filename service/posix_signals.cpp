@@ -29,8 +29,6 @@ sigset_t handled_signals() {
 }  // namespace
 
 void prepare_process() {
-  const sigset_t set = handled_signals();
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   (void)signal(SIGPIPE, SIG_IGN);  // a scraper hanging up mid-response is not fatal
 #ifdef __GLIBC__
   // glibc gives threads that allocate at once arenas of their own, up to 8 a core, and each
@@ -47,6 +45,11 @@ void prepare_process() {
   mallopt(M_MMAP_THRESHOLD, 64 * 1024);
   mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 #endif
+}
+
+void prepare_serving() {
+  const sigset_t set = handled_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 int run_foreground(RunLoop& exporter) {

@@ -362,6 +362,8 @@ void prepare_process() {
   SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOOPENFILEERRORBOX);
 }
 
+void prepare_serving() {}  // Ctrl+C and the console's close are taken by run_foreground's handler
+
 int run_foreground(RunLoop& exporter) {
   g_console_stop.reset(CreateEventW(nullptr, TRUE, FALSE, nullptr));
   g_console_done.reset(CreateEventW(nullptr, TRUE, FALSE, nullptr));

@@ -752,6 +752,27 @@ class SignalTest(unittest.TestCase):
             finally:
                 exporter.stop()
 
+    def test_one_shot_commands_end_on_sigterm_and_sigint(self):
+        # A command that is not `serve` keeps the signals' default action: hash-password waits
+        # on its standard input here, and the signal must end it (it used to be blocked for
+        # every command, so only SIGKILL could).
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            process = subprocess.Popen(command("toolhelp_exporter", "hash-password"),
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE)
+            try:
+                time.sleep(0.5)  # let it reach the read
+                self.assertIsNone(process.poll())
+                process.send_signal(sig)
+                process.wait(5)
+                self.assertEqual(process.returncode, -sig)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                process.stdin.close()
+                process.stdout.close()
+                process.stderr.close()
 
 class TextfileSpecialTargetsTest(unittest.TestCase):
     """once --textfile onto what is not a regular file: refused, and left as it was."""

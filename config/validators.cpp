@@ -171,6 +171,40 @@ Problem tls_client_auth_type_problem(std::string_view type) {
          quote(type);
 }
 
+std::vector<TlsSettingProblem> tls_settings_problems(const WebSettings& web,
+                                                     const TlsSpelling& spelling) {
+  std::vector<TlsSettingProblem> problems;
+  const auto name = spelling.setting;
+  // "TLS1.2" < "TLS1.3" as text and as versions.
+  if (web.tls_max_version < web.tls_min_version) {
+    problems.push_back({TlsSetting::max_version, quote(spelling.version(web.tls_max_version)) +
+                                                     " is below " + name(TlsSetting::min_version) +
+                                                     " " +
+                                                     quote(spelling.version(web.tls_min_version)) +
+                                                     ": no protocol version would be left"});
+  }
+  const bool asks_client = web.tls_client_auth_type != "NoClientCert";
+  const bool verifies = web.tls_client_auth_type == "VerifyClientCertIfGiven" ||
+                        web.tls_client_auth_type == "RequireAndVerifyClientCert";
+  if (web.tls_cert_file.empty() && (asks_client || !web.tls_client_ca_file.empty())) {
+    problems.push_back({asks_client ? TlsSetting::client_auth_type : TlsSetting::client_ca_file,
+                        "client certificates need HTTPS: set " + name(TlsSetting::cert_file) +
+                            " and " + name(TlsSetting::key_file) + " too"});
+  } else if (verifies && web.tls_client_ca_file.empty()) {
+    problems.push_back({TlsSetting::client_ca_file,
+                        "must be set too: " + name(TlsSetting::client_auth_type) + " " +
+                            web.tls_client_auth_type +
+                            " verifies client certificates against the CAs in this file"});
+  } else if (!asks_client && !web.tls_client_ca_file.empty()) {
+    problems.push_back({TlsSetting::client_ca_file,
+                        "is set, but " + name(TlsSetting::client_auth_type) +
+                            " is NoClientCert: set it to RequireAndVerifyClientCert (or "
+                            "VerifyClientCertIfGiven) to check client certificates against this "
+                            "file"});
+  }
+  return problems;
+}
+
 Problem log_level_problem(std::string_view level) {
   constexpr std::array<std::string_view, 7> kLevels = {"trace", "debug",    "info", "warn",
                                                        "error", "critical", "off"};

@@ -8,6 +8,9 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "exporter/web_settings.h"
 
 namespace thx {
 
@@ -27,6 +30,36 @@ Problem tls_version_problem(std::string_view version);
 // The exporter-toolkit's client_auth_type: NoClientCert, RequestClientCert, RequireAnyClientCert,
 // VerifyClientCertIfGiven, RequireAndVerifyClientCert.
 Problem tls_client_auth_type_problem(std::string_view type);
+
+// The TLS settings of the web section, named for tls_settings_problems.
+enum class TlsSetting {
+  cert_file,
+  key_file,
+  min_version,
+  max_version,
+  client_auth_type,
+  client_ca_file
+};
+
+// How a configuration format spells the TLS settings and protocol versions in its messages: the
+// JSON web section (tls_min_version, "TLS1.2") or --web.config.file's tls_server_config
+// (min_version, "TLS12").
+struct TlsSpelling {
+  std::string (*setting)(TlsSetting);
+  std::string (*version)(std::string_view);  // from WebSettings' spelling, "TLS1.2" or "TLS1.3"
+};
+
+struct TlsSettingProblem {
+  TlsSetting setting;  // the one to change
+  std::string message;
+};
+
+// The TLS settings of `web` together, each already valid alone (and the certificate and key both
+// set or both not): the maximum protocol version not below the minimum, client certificates only
+// over HTTPS, a CA file for the policies that verify against one, and a CA file only with a policy
+// that asks for client certificates.
+std::vector<TlsSettingProblem> tls_settings_problems(const WebSettings& web,
+                                                     const TlsSpelling& spelling);
 
 // trace, debug, info, warn, error, critical, off (spdlog's names).
 Problem log_level_problem(std::string_view level);

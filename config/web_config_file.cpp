@@ -157,11 +157,47 @@ struct WebConfigFile {
   std::optional<std::size_t> users_line;  // basic_auth_users given (and not null)
   std::map<std::string, std::string> users;
   std::optional<std::size_t> tls_line;  // tls_server_config sets something
-  std::string cert_file;
-  std::string key_file;
-  std::string min_version;  // the JSON spelling ("TLS1.2"), empty: not given
+  // tls_server_config in WebSettings' terms (file names anchored, versions spelled "TLS1.2"); a
+  // setting it does not give keeps WebSettings' default.
+  WebSettings tls;
+  std::map<std::string, std::size_t, std::less<>> tls_key_lines;  // "client_ca_file" -> its line
   std::map<std::string, std::string> headers;
 };
+
+// tls_server_config's names for the TLS settings, and its spelling of the versions ("TLS12").
+std::string toolkit_tls_key(TlsSetting setting) {
+  switch (setting) {
+    case TlsSetting::cert_file:
+      return "cert_file";
+    case TlsSetting::key_file:
+      return "key_file";
+    case TlsSetting::min_version:
+      return "min_version";
+    case TlsSetting::max_version:
+      return "max_version";
+    case TlsSetting::client_auth_type:
+      return "client_auth_type";
+    case TlsSetting::client_ca_file:
+      break;
+  }
+  return "client_ca_file";
+}
+
+std::string toolkit_tls_version(std::string_view version) {
+  return version == "TLS1.3" ? "TLS13" : "TLS12";
+}
+
+constexpr TlsSpelling kToolkitTlsSpelling{&toolkit_tls_key, &toolkit_tls_version};
+
+constexpr std::array<TlsSetting, 6> kTlsSettings = {
+    TlsSetting::cert_file,   TlsSetting::key_file,         TlsSetting::min_version,
+    TlsSetting::max_version, TlsSetting::client_auth_type, TlsSetting::client_ca_file};
+
+// The line a TLS setting is on: its key's, or tls_server_config's when the file leaves it out.
+std::size_t tls_setting_line(const WebConfigFile& file, TlsSetting setting) {
+  const auto line = file.tls_key_lines.find(toolkit_tls_key(setting));
+  return line != file.tls_key_lines.end() ? line->second : file.tls_line.value_or(0);
+}
 
 bool is_plain_key(std::string_view key) {
   return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
@@ -312,28 +348,48 @@ class Reader {
     return given.is_absolute() || base_dir_.empty() ? value : utf8_name(base_dir_ / given);
   }
 
+  // "TLS12" -> "TLS1.2"; anything else is an error here.
+  std::optional<std::string> tls_version(const std::string& text, std::size_t line,
+                                         const std::string& at) {
+    if (text == "TLS12") {
+      return "TLS1.2";
+    }
+    if (text == "TLS13") {
+      return "TLS1.3";
+    }
+    if (text == "TLS10" || text == "TLS11") {
+      error(line, at,
+            quote(text) +
+                " is not supported: this exporter serves TLS 1.2 and 1.3 only; use "
+                "TLS12 or TLS13");
+    } else {
+      error(line, at, "expected TLS12 or TLS13, got " + quote(text));
+    }
+    return std::nullopt;
+  }
+
   void read_tls(const YamlNode& tls, WebConfigFile& out) {
     const std::string path = "tls_server_config";
     static const std::map<std::string_view, std::string_view> kRefused = {
         {"cert",
          "(the certificate inline) is not supported: put it in a file and name it in cert_file"},
         {"key", "(the key inline) is not supported: put it in a file and name it in key_file"},
-        {"client_ca", "(client CAs inline) is not supported"},
-        {"client_auth_type", "is not supported by this build yet (client certificates)"},
-        {"client_ca_file", "is not supported by this build yet (client certificates)"},
-        {"max_version", "is not supported by this build yet"},
+        {"client_ca",
+         "(client CAs inline) is not supported: put them in a file and name it in "
+         "client_ca_file"},
         {"cipher_suites",
          "is not supported: this exporter uses OpenSSL's default cipher suites; remove the key"},
         {"curve_preferences",
          "is not supported: this exporter uses OpenSSL's default groups; remove the key"},
         {"client_allowed_sans", "is not supported: client certificate SANs are not checked"}};
+    const std::size_t errors_before = errors.size();
     bool any = false;
     bool cert_invalid = false;  // a wrong value has its own error, not "missing" besides
     bool key_invalid = false;
-    std::string min_version_text;
-    std::size_t min_version_line = tls.line;
+    WebSettings& web = out.tls;
     for_each_entry(tls, path,
-                   {"cert_file", "key_file", "min_version", "prefer_server_cipher_suites"},
+                   {"cert_file", "key_file", "min_version", "max_version", "client_auth_type",
+                    "client_ca_file", "prefer_server_cipher_suites"},
                    kRefused, [&](const std::string& key, const YamlNode& value) {
                      const std::string at = key_path(path, key);
                      if (key == "prefer_server_cipher_suites") {
@@ -348,41 +404,46 @@ class Reader {
                        key_invalid = key_invalid || key == "key_file";
                        return;
                      }
-                     any = any || !text->empty();
+                     if (text->empty()) {
+                       return;  // "": not set, as the toolkit reads it
+                     }
+                     any = true;
+                     out.tls_key_lines[key] = value.line;
                      if (key == "cert_file") {
-                       out.cert_file = file_path(*text);
+                       web.tls_cert_file = file_path(*text);
                      } else if (key == "key_file") {
-                       out.key_file = file_path(*text);
-                     } else {
-                       min_version_text = *text;
-                       min_version_line = value.line;
+                       web.tls_key_file = file_path(*text);
+                     } else if (key == "client_ca_file") {
+                       web.tls_client_ca_file = file_path(*text);
+                     } else if (key == "client_auth_type") {
+                       if (auto problem = tls_client_auth_type_problem(*text)) {
+                         error(value.line, at, *problem);
+                       } else {
+                         web.tls_client_auth_type = *text;
+                       }
+                     } else if (auto version = tls_version(*text, value.line, at)) {
+                       (key == "min_version" ? web.tls_min_version : web.tls_max_version) =
+                           *version;
                      }
                    });
-    if (!min_version_text.empty()) {
-      if (min_version_text == "TLS12") {
-        out.min_version = "TLS1.2";
-      } else if (min_version_text == "TLS13") {
-        out.min_version = "TLS1.3";
-      } else if (min_version_text == "TLS10" || min_version_text == "TLS11") {
-        error(min_version_line, key_path(path, "min_version"),
-              quote(min_version_text) +
-                  " is not supported: this exporter serves TLS 1.2 and 1.3 "
-                  "only; use TLS12 or TLS13");
-      } else {
-        error(min_version_line, key_path(path, "min_version"),
-              "expected TLS12 or TLS13, got " + quote(min_version_text));
-      }
-    }
     if (!any) {
       return;  // nothing set: plain HTTP, as the toolkit reads an empty tls_server_config
     }
     out.tls_line = tls.line;
     // As the toolkit says: TLS needs both the certificate and its key.
-    if (out.cert_file.empty() && !cert_invalid) {
+    if (web.tls_cert_file.empty() && !cert_invalid) {
       error(tls.line, path, "cert_file is missing: TLS needs the certificate and its key");
     }
-    if (out.key_file.empty() && !key_invalid) {
+    if (web.tls_key_file.empty() && !key_invalid) {
       error(tls.line, path, "key_file is missing: TLS needs the certificate and its key");
+    }
+    if (errors.size() != errors_before) {
+      return;  // the rules below would only repeat what is already reported
+    }
+    // The same rules as the JSON web section's, in this file's names.
+    for (const TlsSettingProblem& problem : tls_settings_problems(web, kToolkitTlsSpelling)) {
+      error(tls_setting_line(out, problem.setting),
+            key_path(path, toolkit_tls_key(problem.setting)), problem.message);
     }
   }
 
@@ -588,10 +649,19 @@ void merge(const WebConfigFile& file, const std::string& source, std::string_vie
     web.basic_auth_users = file.users;
   }
   if (file.tls_line) {
-    web.tls_cert_file = file.cert_file;
-    web.tls_key_file = file.key_file;
-    if (!file.min_version.empty()) {
-      web.tls_min_version = file.min_version;
+    web.tls_cert_file = file.tls.tls_cert_file;
+    web.tls_key_file = file.tls.tls_key_file;
+    web.tls_min_version = file.tls.tls_min_version;
+    web.tls_max_version = file.tls.tls_max_version;
+    web.tls_client_auth_type = file.tls.tls_client_auth_type;
+    web.tls_client_ca_file = file.tls.tls_client_ca_file;
+    // A certificate or CA file that cannot be used (at startup, or on a reload) is named as
+    // this file names it.
+    for (TlsSetting setting : kTlsSettings) {
+      const std::size_t line = tls_setting_line(file, setting);
+      web.tls_setting_names["tls_" + toolkit_tls_key(setting)] =
+          (line == 0 ? source : source + ":" + std::to_string(line)) + ": " +
+          key_path("tls_server_config", toolkit_tls_key(setting));
     }
   }
   web.response_headers = file.headers;

@@ -65,10 +65,13 @@ struct HttpRoute {
   bool post_only = false;
 };
 
-// A TLS setting that could not be used: the setting ("tls_cert_file") and what went wrong,
-// naming it and the file ("web.tls_cert_file /etc/x.pem: no such file").
+// A TLS setting that could not be used: the setting ("tls_cert_file"), where the configuration
+// sets it ("$.web.tls_cert_file", or "web.yml:3: tls_server_config.cert_file" from
+// --web.config.file) and what went wrong, naming it and the file ("web.tls_cert_file /etc/x.pem:
+// no such file").
 struct TlsProblem {
   std::string setting;
+  std::string where;
   std::string message;
 };
 

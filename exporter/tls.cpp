@@ -10,9 +10,16 @@
 namespace thx {
 namespace {
 
-TlsProblem problem(std::string setting, const std::string& text) {
+// Names the setting as the configuration does: the JSON web section's key, or the web
+// configuration file's (WebSettings::tls_setting_names).
+TlsProblem problem(const WebSettings& web, std::string setting, const std::string& text) {
+  const auto named = web.tls_setting_names.find(setting);
+  if (named != web.tls_setting_names.end()) {
+    return {std::move(setting), named->second, named->second + " " + text};
+  }
+  std::string where = "$.web." + setting;
   std::string message = "web." + setting + " " + text;
-  return {std::move(setting), std::move(message)};
+  return {std::move(setting), std::move(where), std::move(message)};
 }
 
 // No passphrase prompts: an encrypted key fails to load instead of waiting on a terminal.
@@ -62,20 +69,20 @@ std::optional<TlsProblem> configure_client_auth(SSL_CTX* context, const WebSetti
   const std::string& ca_file = web.tls_client_ca_file;
   if (!ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(context, ca_file.c_str(), nullptr) != 1) {
-      return problem("tls_client_ca_file", ca_file + ": " + openssl_errors());
+      return problem(web, "tls_client_ca_file", ca_file + ": " + openssl_errors());
     }
     // The names of the accepted CAs go to the client in the certificate request.
     STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca_file.c_str());
     if (names == nullptr || sk_X509_NAME_num(names) == 0) {
       sk_X509_NAME_pop_free(names, X509_NAME_free);
-      return problem("tls_client_ca_file",
+      return problem(web, "tls_client_ca_file",
                      ca_file + ": holds no PEM certificate (" + openssl_errors() + ")");
     }
     SSL_CTX_set_client_CA_list(context, names);  // takes ownership
   } else if (policy.verify) {
-    return problem("tls_client_ca_file", "must be set: tls_client_auth_type " +
-                                             web.tls_client_auth_type +
-                                             " verifies client certificates against it");
+    return problem(web, "tls_client_ca_file",
+                   "must be set: the client certificate policy " + web.tls_client_auth_type +
+                       " verifies client certificates against it");
   }
   const int mode = SSL_VERIFY_PEER | (policy.require ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
   SSL_CTX_set_verify(context, mode, policy.verify ? nullptr : accept_any_certificate);
@@ -88,23 +95,25 @@ std::optional<TlsProblem> configure_tls_context(SSL_CTX* context, const WebSetti
   ERR_clear_error();
   SSL_CTX_set_default_passwd_cb(context, no_passphrase);
   if (SSL_CTX_use_certificate_chain_file(context, web.tls_cert_file.c_str()) != 1) {
-    return problem("tls_cert_file", web.tls_cert_file + ": " + openssl_errors());
+    return problem(web, "tls_cert_file", web.tls_cert_file + ": " + openssl_errors());
   }
   if (SSL_CTX_use_PrivateKey_file(context, web.tls_key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
       SSL_CTX_check_private_key(context) != 1) {
     const unsigned long last = ERR_peek_last_error();
     if (ERR_GET_LIB(last) == ERR_LIB_X509 && ERR_GET_REASON(last) == X509_R_KEY_VALUES_MISMATCH) {
-      return problem("tls_key_file", web.tls_key_file + " does not belong to the certificate in " +
-                                         web.tls_cert_file + ": " + openssl_errors());
+      return problem(web, "tls_key_file",
+                     web.tls_key_file + " does not belong to the certificate in " +
+                         web.tls_cert_file + ": " + openssl_errors());
     }
-    return problem("tls_key_file", web.tls_key_file + ": " + openssl_errors() +
-                                       " (the key must be PEM and not encrypted)");
+    return problem(
+        web, "tls_key_file",
+        web.tls_key_file + ": " + openssl_errors() + " (the key must be PEM and not encrypted)");
   }
   if (SSL_CTX_set_min_proto_version(context, protocol_version(web.tls_min_version)) != 1) {
-    return problem("tls_min_version", web.tls_min_version + ": " + openssl_errors());
+    return problem(web, "tls_min_version", web.tls_min_version + ": " + openssl_errors());
   }
   if (SSL_CTX_set_max_proto_version(context, protocol_version(web.tls_max_version)) != 1) {
-    return problem("tls_max_version", web.tls_max_version + ": " + openssl_errors());
+    return problem(web, "tls_max_version", web.tls_max_version + ": " + openssl_errors());
   }
   // Sessions are resumed only by the context (and so the client policy) that made them.
   static constexpr std::string_view kSessionContext = "toolhelp_exporter";

@@ -40,6 +40,11 @@ struct WebSettings {
   // "RequireAndVerifyClientCert". The two that verify check against tls_client_ca_file (PEM).
   std::string tls_client_auth_type = "NoClientCert";
   std::string tls_client_ca_file;
+  // How the configuration names each TLS setting, for the message about a file that cannot be
+  // used (at startup or on a reload): "tls_client_ca_file" -> "web.yml:5:
+  // tls_server_config.client_ca_file" when --web.config.file set it. A setting not here is named
+  // as the JSON web section names it (web.tls_client_ca_file).
+  std::map<std::string, std::string> tls_setting_names;
 
   bool operator==(const WebSettings&) const = default;
 };

@@ -248,7 +248,7 @@ std::vector<ConfigError> RunLoop::reload() {
   const bool tls_stays = serves_tls == !next.web.tls_cert_file.empty();
   if (http_ && serves_tls && tls_stays) {
     if (auto problem = http_->reload_tls(next.web)) {
-      const ConfigError error{"$.web." + problem->setting, problem->message};
+      const ConfigError error{problem->where, problem->message};
       spdlog::error("reload: {}: {}", error.path, error.message);
       spdlog::error("reload failed; keeping the running configuration and certificates");
       metrics_->set_reload_status(
@@ -273,6 +273,7 @@ std::vector<ConfigError> RunLoop::reload() {
     web.tls_max_version = next.web.tls_max_version;
     web.tls_client_auth_type = next.web.tls_client_auth_type;
     web.tls_client_ca_file = next.web.tls_client_ca_file;
+    web.tls_setting_names = next.web.tls_setting_names;
   }
   if (web != next.web) {
     spdlog::warn(

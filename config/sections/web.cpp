@@ -29,6 +29,31 @@ void read_users(Reader& reader, const Json& json, const std::string& path,
   }
 }
 
+std::string json_tls_name(TlsSetting setting) {
+  switch (setting) {
+    case TlsSetting::cert_file:
+      return "tls_cert_file";
+    case TlsSetting::key_file:
+      return "tls_key_file";
+    case TlsSetting::min_version:
+      return "tls_min_version";
+    case TlsSetting::max_version:
+      return "tls_max_version";
+    case TlsSetting::client_auth_type:
+      return "tls_client_auth_type";
+    case TlsSetting::client_ca_file:
+      break;
+  }
+  return "tls_client_ca_file";
+}
+
+// The JSON spells versions as WebSettings does.
+std::string json_tls_version(std::string_view version) {
+  return std::string(version);
+}
+
+constexpr TlsSpelling kJsonTlsSpelling{&json_tls_name, &json_tls_version};
+
 // HTTPS: the certificate and key, the protocol versions, and the client certificate policy with
 // its CA file (the exporter-toolkit's tls_server_config, under flat tls_ names).
 void read_tls(Reader& reader, Fields& fields, WebSettings& web) {
@@ -51,27 +76,8 @@ void read_tls(Reader& reader, Fields& fields, WebSettings& web) {
   if (reader.error_count() != errors_before) {
     return;  // the checks below would only repeat what is already reported
   }
-  // "TLS1.2" < "TLS1.3" as text and as versions.
-  if (web.tls_max_version < web.tls_min_version) {
-    reader.error(fields.path("tls_max_version"),
-                 quote(web.tls_max_version) + " is below tls_min_version " +
-                     quote(web.tls_min_version) + ": no protocol version would be left");
-  }
-  const bool asks_client = web.tls_client_auth_type != "NoClientCert";
-  const bool verifies = web.tls_client_auth_type == "VerifyClientCertIfGiven" ||
-                        web.tls_client_auth_type == "RequireAndVerifyClientCert";
-  if (web.tls_cert_file.empty() && (asks_client || !web.tls_client_ca_file.empty())) {
-    reader.error(fields.path(asks_client ? "tls_client_auth_type" : "tls_client_ca_file"),
-                 "client certificates need HTTPS: set tls_cert_file and tls_key_file too");
-  } else if (verifies && web.tls_client_ca_file.empty()) {
-    reader.error(fields.path("tls_client_ca_file"),
-                 "must be set too: tls_client_auth_type " + web.tls_client_auth_type +
-                     " verifies client certificates against the CAs in this file");
-  } else if (!asks_client && !web.tls_client_ca_file.empty()) {
-    reader.error(fields.path("tls_client_ca_file"),
-                 "is set, but tls_client_auth_type is NoClientCert: set it to "
-                 "RequireAndVerifyClientCert (or VerifyClientCertIfGiven) to check client "
-                 "certificates against this file");
+  for (const TlsSettingProblem& problem : tls_settings_problems(web, kJsonTlsSpelling)) {
+    reader.error(fields.path(json_tls_name(problem.setting)), problem.message);
   }
 }
 

@@ -140,9 +140,112 @@ TEST(WebConfigFile, UnknownAndUnsupportedKeysAreErrors) {
   EXPECT_THAT(only_error("tls_server_config:\n  cert_file: c\n  key_file: k\n"
                          "  client_allowed_sans: [a]\n"),
               StartsWith("web.yml:4: tls_server_config.client_allowed_sans: is not supported"));
+  EXPECT_EQ(only_error("tls_server_config:\n  cert_file: c\n  key_file: k\n  max_versoin: TLS12\n"),
+            "web.yml:4: tls_server_config.max_versoin: unknown key; expected one of cert_file, "
+            "key_file, min_version, max_version, client_auth_type, client_ca_file, "
+            "prefer_server_cipher_suites");
   EXPECT_EQ(only_error("basic_auth_users: {}\nbasic_auth_users: {}\n"),
             "web.yml:2: basic_auth_users: duplicate key: it is already set above in the same "
             "mapping");
+}
+
+TEST(WebConfigFile, ClientCertificatesAndMaxVersionLandInTheWebSettings) {
+  const ConfigLoadResult result = apply_yaml(
+      "tls_server_config:\n"
+      "  cert_file: server.crt\n"
+      "  key_file: server.key\n"
+      "  client_auth_type: RequireAndVerifyClientCert\n"
+      "  client_ca_file: clients/ca.pem\n"
+      "  max_version: TLS12\n");
+  ASSERT_THAT(errors_of(result), IsEmpty());
+  const WebSettings& web = result.config->web;
+  EXPECT_EQ(web.tls_client_auth_type, "RequireAndVerifyClientCert");
+  // Relative to the web configuration's folder, as cert_file is.
+  EXPECT_EQ(std::filesystem::path(web.tls_client_ca_file),
+            std::filesystem::path("/etc/thx/clients/ca.pem"));
+  EXPECT_EQ(web.tls_min_version, "TLS1.2");
+  EXPECT_EQ(web.tls_max_version, "TLS1.2");
+  // A file that cannot be used later (startup, reload) is named as this file names it; what the
+  // file leaves out is named at tls_server_config's line.
+  EXPECT_EQ(web.tls_setting_names,
+            (std::map<std::string, std::string>{
+                {"tls_cert_file", "web.yml:2: tls_server_config.cert_file"},
+                {"tls_key_file", "web.yml:3: tls_server_config.key_file"},
+                {"tls_client_auth_type", "web.yml:4: tls_server_config.client_auth_type"},
+                {"tls_client_ca_file", "web.yml:5: tls_server_config.client_ca_file"},
+                {"tls_min_version", "web.yml:2: tls_server_config.min_version"},
+                {"tls_max_version", "web.yml:6: tls_server_config.max_version"}}));
+}
+
+TEST(WebConfigFile, EveryClientAuthTypeOfTheToolkit) {
+  for (const std::string type : {"NoClientCert", "RequestClientCert", "RequireAnyClientCert",
+                                 "VerifyClientCertIfGiven", "RequireAndVerifyClientCert"}) {
+    const bool verifies = type.starts_with("Verify") || type.starts_with("RequireAndVerify");
+    const ConfigLoadResult result = apply_yaml(
+        "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_auth_type: " + type +
+        (verifies ? "\n  client_ca_file: /ca.pem\n" : "\n"));
+    ASSERT_THAT(errors_of(result), IsEmpty()) << type;
+    EXPECT_EQ(result.config->web.tls_client_auth_type, type);
+    EXPECT_EQ(result.config->web.tls_client_ca_file, verifies ? "/ca.pem" : "");
+  }
+  // The asking policies may name CAs too (sent in the certificate request).
+  const ConfigLoadResult any = apply_yaml(
+      "tls_server_config:\n  cert_file: c\n  key_file: k\n"
+      "  client_auth_type: RequireAnyClientCert\n  client_ca_file: /ca.pem\n");
+  ASSERT_THAT(errors_of(any), IsEmpty());
+  EXPECT_EQ(any.config->web.tls_client_ca_file, "/ca.pem");
+  // TLS13 as the maximum is the default spelled out.
+  const ConfigLoadResult max13 =
+      apply_yaml("tls_server_config:\n  cert_file: c\n  key_file: k\n  max_version: TLS13\n");
+  ASSERT_THAT(errors_of(max13), IsEmpty());
+  EXPECT_EQ(max13.config->web.tls_max_version, "TLS1.3");
+}
+
+TEST(WebConfigFile, ClientCertificateAndVersionMistakesAreNamed) {
+  const std::string tls = "tls_server_config:\n  cert_file: c\n  key_file: k\n";
+  EXPECT_EQ(only_error(tls + "  client_auth_type: RequireClientCert\n"),
+            "web.yml:4: tls_server_config.client_auth_type: expected one of NoClientCert, "
+            "RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, "
+            "RequireAndVerifyClientCert (the exporter-toolkit's client_auth_type); got "
+            "\"RequireClientCert\"");
+  EXPECT_EQ(only_error(tls + "  client_auth_type: [RequireAnyClientCert]\n"),
+            "web.yml:4: tls_server_config.client_auth_type: expected a string, got a list");
+  EXPECT_EQ(only_error(tls + "  client_ca_file: {a: b}\n"),
+            "web.yml:4: tls_server_config.client_ca_file: expected a string, got a mapping");
+  EXPECT_EQ(only_error(tls + "  max_version: TLS11\n"),
+            "web.yml:4: tls_server_config.max_version: \"TLS11\" is not supported: this "
+            "exporter serves TLS 1.2 and 1.3 only; use TLS12 or TLS13");
+  EXPECT_EQ(only_error(tls + "  max_version: TLS1.3\n"),
+            "web.yml:4: tls_server_config.max_version: expected TLS12 or TLS13, got \"TLS1.3\"");
+  // The rules the JSON web section follows, in this file's names.
+  EXPECT_EQ(only_error(tls + "  min_version: TLS13\n  max_version: TLS12\n"),
+            "web.yml:5: tls_server_config.max_version: \"TLS12\" is below min_version "
+            "\"TLS13\": no protocol version would be left");
+  EXPECT_EQ(only_error(tls + "  client_auth_type: RequireAndVerifyClientCert\n"),
+            "web.yml:2: tls_server_config.client_ca_file: must be set too: client_auth_type "
+            "RequireAndVerifyClientCert verifies client certificates against the CAs in this "
+            "file");
+  EXPECT_EQ(only_error(tls + "  client_auth_type: VerifyClientCertIfGiven\n"),
+            "web.yml:2: tls_server_config.client_ca_file: must be set too: client_auth_type "
+            "VerifyClientCertIfGiven verifies client certificates against the CAs in this file");
+  EXPECT_EQ(only_error(tls + "  client_ca_file: ca.pem\n"),
+            "web.yml:4: tls_server_config.client_ca_file: is set, but client_auth_type is "
+            "NoClientCert: set it to RequireAndVerifyClientCert (or VerifyClientCertIfGiven) to "
+            "check client certificates against this file");
+  EXPECT_EQ(only_error(tls + "  client_auth_type: NoClientCert\n  client_ca_file: ca.pem\n"),
+            "web.yml:5: tls_server_config.client_ca_file: is set, but client_auth_type is "
+            "NoClientCert: set it to RequireAndVerifyClientCert (or VerifyClientCertIfGiven) to "
+            "check client certificates against this file");
+  // Client certificates without a certificate of the server's own: TLS is half set.
+  EXPECT_THAT(
+      errors_of(apply_yaml("tls_server_config:\n  client_auth_type: RequireAnyClientCert\n")),
+      ElementsAre("web.yml:2: tls_server_config: cert_file is missing: TLS needs the "
+                  "certificate and its key",
+                  "web.yml:2: tls_server_config: key_file is missing: TLS needs the "
+                  "certificate and its key"));
+  EXPECT_THAT(
+      only_error(tls + "  client_ca: |\n    -----BEGIN CERTIFICATE-----\n"),
+      StartsWith("web.yml:4: tls_server_config.client_ca: (client CAs inline) is not supported"));
 }
 
 TEST(WebConfigFile, HeadersAreTheToolkitsOnly) {
@@ -293,6 +396,21 @@ TEST(WebConfigFile, SettingTheSameThingInBothIsAnErrorNamingBoth) {
   EXPECT_EQ(only_error("tls_server_config:\n  cert_file: b.crt\n  key_file: b.key\n", json_tls),
             "web.yml:2: tls_server_config: TLS is set in both config.json $.web.tls_cert_file, "
             "$.web.tls_key_file and web.yml tls_server_config; keep it in one of the two");
+  // Every TLS key of the JSON counts, the client certificate ones and max_version too.
+  const std::string json_client =
+      R"({"web": {"tls_cert_file": "a.crt", "tls_key_file": "a.key", )"
+      R"("tls_client_auth_type": "RequireAnyClientCert", "tls_max_version": "TLS1.2"}})";
+  EXPECT_EQ(only_error("tls_server_config:\n  cert_file: b.crt\n  key_file: b.key\n"
+                       "  client_auth_type: RequireAnyClientCert\n",
+                       json_client),
+            "web.yml:2: tls_server_config: TLS is set in both config.json $.web.tls_cert_file, "
+            "$.web.tls_key_file, $.web.tls_max_version, $.web.tls_client_auth_type and web.yml "
+            "tls_server_config; keep it in one of the two");
+  EXPECT_EQ(only_error("tls_server_config:\n  cert_file: b.crt\n  key_file: b.key\n"
+                       "  max_version: TLS13\n",
+                       R"({"web": {"tls_max_version": "TLS1.2"}})"),
+            "web.yml:2: tls_server_config: TLS is set in both config.json $.web.tls_max_version "
+            "and web.yml tls_server_config; keep it in one of the two");
   // Different things in each file are fine: users in JSON, headers and TLS in YAML.
   const ConfigLoadResult mixed = apply_yaml(
       "tls_server_config:\n  cert_file: b.crt\n  key_file: b.key\nhttp_server_config:\n"

@@ -482,6 +482,18 @@ TEST_F(HttpServerTlsTest, ReloadNamesTheUnusableSetting) {
   problem = server.reload_tls(not_a_ca);
   ASSERT_TRUE(problem);
   EXPECT_EQ(problem->setting, "tls_client_ca_file");
+  EXPECT_EQ(problem->where, "$.web.tls_client_ca_file");
+
+  // Settings from --web.config.file are named as that file names them, not by the JSON keys.
+  not_a_ca.tls_setting_names["tls_client_ca_file"] = "web.yml:5: tls_server_config.client_ca_file";
+  problem = server.reload_tls(not_a_ca);
+  ASSERT_TRUE(problem);
+  EXPECT_EQ(problem->where, "web.yml:5: tls_server_config.client_ca_file");
+  EXPECT_EQ(problem->message.rfind(
+                "web.yml:5: tls_server_config.client_ca_file " + path("server.key") + ": ", 0),
+            0U)
+      << problem->message;
+  EXPECT_EQ(problem->message.find("web.tls_"), std::string::npos) << problem->message;
 
   WebSettings renewed = web;
   renewed.tls_cert_file = path("renewed.crt");

@@ -943,6 +943,21 @@ class WebConfigFileTest(unittest.TestCase):
             self.assertNotEqual(result.returncode, 0, output)
             self.assertIn(expected, output)
 
+    def wait_https(self, exporter, cafile, client=None):
+        """Waits until the exporter answers /healthz over HTTPS (with the client certificate
+        `client` when given)."""
+        deadline = time.time() + 30
+        while True:
+            self.assertIsNone(exporter.process.poll(), exporter.log_text())
+            try:
+                if https_get(exporter.port, "/healthz", cafile, timeout=2,
+                             client=client)[0] == 200:
+                    return
+            except (OSError, http.client.HTTPException):
+                pass
+            self.assertLess(time.time(), deadline, exporter.log_text())
+            time.sleep(0.1)
+
     def test_tls_from_the_web_config_file(self):
         """tls_server_config with file names relative to the web configuration's folder, and
         min_version TLS13: a TLS 1.2 client is refused."""
@@ -952,21 +967,98 @@ class WebConfigFileTest(unittest.TestCase):
         exporter = Exporter("--web.config.file=" + self.web_config,
                             config={"collection": {"interval": "500ms"}})
         try:
-            deadline = time.time() + 30
-            while True:
-                self.assertIsNone(exporter.process.poll(), exporter.log_text())
-                try:
-                    if https_get(exporter.port, "/healthz", cert, timeout=2)[0] == 200:
-                        break
-                except (OSError, http.client.HTTPException):
-                    pass
-                self.assertLess(time.time(), deadline, exporter.log_text())
-                time.sleep(0.1)
+            self.wait_https(exporter, cert)
             status, body, version = https_get(exporter.port, "/metrics", cert)
             self.assertEqual((status, version), (200, "TLSv1.3"))
             self.assertIn("toolhelp_processes ", body)
             with self.assertRaises(ssl.SSLError):
                 https_get(exporter.port, "/metrics", cert, maximum_version=ssl.TLSVersion.TLSv1_2)
+        finally:
+            exporter.stop()
+
+    def test_client_certificates_from_the_web_config_file(self):
+        """client_auth_type RequireAndVerifyClientCert with client_ca_file (relative to the web
+        configuration's folder): a certificate that CA signed gets the metrics; none, or one
+        another CA signed, ends the handshake."""
+        cert, _ = make_certificate(self.directory)
+        ca = make_ca(self.directory, "clients-ca")
+        good = make_client_certificate(self.directory, ca, "prometheus")
+        stranger = make_client_certificate(self.directory, make_ca(self.directory, "other-ca"),
+                                           "stranger")
+        self.write_web_config("tls_server_config:\n  cert_file: server.crt\n"
+                              "  key_file: server.key\n"
+                              "  client_auth_type: RequireAndVerifyClientCert\n"
+                              "  client_ca_file: clients-ca.crt\n")
+        exporter = Exporter("--web.config.file=" + self.web_config,
+                            config={"collection": {"interval": "500ms"}})
+        try:
+            self.wait_https(exporter, cert, client=good)
+            for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+                status, body, _ = https_get(exporter.port, "/metrics", cert, client=good,
+                                            minimum_version=version, maximum_version=version)
+                self.assertEqual(status, 200)
+                self.assertIn("toolhelp_processes ", body)
+                for client in (None, stranger):
+                    with self.assertRaises(REFUSED, msg=(version, client)):
+                        https_get(exporter.port, "/metrics", cert, client=client,
+                                  minimum_version=version, maximum_version=version)
+            self.assertIsNone(exporter.process.poll(), exporter.log_text())
+        finally:
+            exporter.stop()
+
+    def test_max_version_from_the_web_config_file(self):
+        """max_version TLS12: a client that speaks only TLS 1.3 is refused, others get TLS 1.2."""
+        cert, _ = make_certificate(self.directory)
+        self.write_web_config("tls_server_config:\n  cert_file: server.crt\n"
+                              "  key_file: server.key\n  max_version: TLS12\n")
+        exporter = Exporter("--web.config.file=" + self.web_config,
+                            config={"collection": {"interval": "500ms"}})
+        try:
+            self.wait_https(exporter, cert)
+            with self.assertRaises(ssl.SSLError):
+                https_get(exporter.port, "/metrics", cert,
+                          minimum_version=ssl.TLSVersion.TLSv1_3)
+            status, body, version = https_get(exporter.port, "/metrics", cert)
+            self.assertEqual((status, version), (200, "TLSv1.2"))
+            self.assertIn("toolhelp_processes ", body)
+        finally:
+            exporter.stop()
+
+    def test_unusable_client_ca_file_is_named_as_the_web_config_file_names_it(self):
+        """A CA file that cannot be used, at startup and on a reload, is named by this file's
+        name, line and key, not by the JSON configuration's keys."""
+        cert, key = make_certificate(self.directory)
+        ca = make_ca(self.directory, "clients-ca")
+        good = make_client_certificate(self.directory, ca, "prometheus")
+        client_tls = ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                      "  client_auth_type: RequireAndVerifyClientCert\n")
+        # A PEM file without a certificate in it: OpenSSL reads it and finds no CA.
+        self.write_web_config(client_tls + "  client_ca_file: server.key\n")
+        result = run("--web.config.file=" + self.web_config,
+                     f"--web.listen-address=127.0.0.1:{free_port()}")
+        output = (result.stdout + result.stderr).decode()
+        self.assertNotEqual(result.returncode, 0, output)
+        self.assertIn("with TLS: %s:5: tls_server_config.client_ca_file %s: "
+                      % (self.web_config, key), output)
+        self.assertNotIn("web.tls_", output)
+
+        self.write_web_config(client_tls + "  client_ca_file: clients-ca.crt\n")
+        exporter = Exporter("--web.config.file=" + self.web_config,
+                            config={"web": {"enable_lifecycle": True},
+                                    "collection": {"interval": "500ms"}})
+        try:
+            self.wait_https(exporter, cert, client=good)
+            missing = os.path.join(self.directory, "missing-ca.crt")
+            self.write_web_config(client_tls + "  client_ca_file: missing-ca.crt\n")
+            status, body, _ = https_get(exporter.port, "/-/reload", cert, client=good,
+                                        method="POST")
+            self.assertNotEqual(status, 200, body)
+            self.assertIn("%s:5: tls_server_config.client_ca_file %s" % (self.web_config, missing),
+                          body)
+            self.assertNotIn("web.tls_", body)
+            self.assertIn("tls_server_config.client_ca_file " + missing, exporter.log_text())
+            # The running context stays: the client CA still lets the certificate in.
+            self.assertEqual(https_get(exporter.port, "/metrics", cert, client=good)[0], 200)
         finally:
             exporter.stop()
 

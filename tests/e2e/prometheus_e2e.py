@@ -739,7 +739,9 @@ class WebConfigScrapeTest(unittest.TestCase):
     """A real Prometheus scrapes an exporter started with --web.config.file (the
     exporter-toolkit format) whose user htpasswd wrote (`htpasswd -nBC 10`) and whose TLS
     certificate its scrape job trusts (tls_config ca_file): the target is up. A second job with
-    a wrong password is down with 401: the password is really checked."""
+    a wrong password is down with 401: the password is really checked. With client_auth_type
+    RequireAndVerifyClientCert, the job presenting a client certificate of the client CA is up,
+    and jobs with none or another CA's are down."""
 
     def setUp(self):
         if shutil.which("htpasswd") is None or shutil.which("openssl") is None:
@@ -759,40 +761,66 @@ class WebConfigScrapeTest(unittest.TestCase):
             finally:
                 shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def test_basic_auth_and_tls_scrape_is_up(self):
-        # `htpasswd -nBC 10 USER` as an operator runs it; -i reads the password from standard
-        # input instead of asking the terminal twice.
+    def openssl(self, *args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+
+    def server_certificate(self):
+        """A self-signed certificate for 127.0.0.1: (cert, key) paths."""
+        cert = os.path.join(self.workdir, "exporter.crt")
+        key = os.path.join(self.workdir, "exporter.key")
+        self.openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                     "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext",
+                     "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert)
+        return cert, key
+
+    def ca(self, name):
+        """A certificate authority: (cert, key) paths."""
+        cert = os.path.join(self.workdir, name + ".crt")
+        key = os.path.join(self.workdir, name + ".key")
+        self.openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                     "-nodes", "-days", "1", "-subj", "/CN=" + name,
+                     "-addext", "basicConstraints=critical,CA:TRUE",
+                     "-addext", "keyUsage=critical,keyCertSign", "-keyout", key, "-out", cert)
+        return cert, key
+
+    def client_certificate(self, ca, name):
+        """A client certificate `ca` signed: (cert, key) paths."""
+        cert = os.path.join(self.workdir, name + ".crt")
+        key = os.path.join(self.workdir, name + ".key")
+        request = os.path.join(self.workdir, name + ".csr")
+        self.openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                     "-nodes", "-subj", "/CN=" + name, "-keyout", key, "-out", request)
+        self.openssl("x509", "-req", "-in", request, "-CA", ca[0], "-CAkey", ca[1],
+                     "-set_serial", str(int(time.time() * 1000)), "-days", "1", "-out", cert)
+        return cert, key
+
+    def htpasswd_user(self):
+        """(user, bcrypt hash) as `htpasswd -nBC 10 USER` makes them, and a password_file."""
+        # -i reads the password from standard input instead of asking the terminal twice.
         made = subprocess.run(["htpasswd", "-niBC", "10", "prometheus"], input=b"scrape secret\n",
                               capture_output=True, check=True, timeout=60)
         user, hashed = made.stdout.decode().strip().split(":", 1)
         self.assertTrue(hashed.startswith("$2y$10$"), made.stdout)
-        cert = os.path.join(self.workdir, "exporter.crt")
-        key = os.path.join(self.workdir, "exporter.key")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                        "-subj", "/CN=localhost", "-addext",
-                        "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                        "-keyout", key, "-out", cert],
-                       check=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
-        web_config = os.path.join(self.workdir, "web-config.yml")
-        with open(web_config, "w") as f:
-            f.write("tls_server_config:\n  cert_file: exporter.crt\n  key_file: exporter.key\n"
-                    f"basic_auth_users:\n  {user}: {hashed}\n")
-
-        self.host = Host("linux", ARGS.bin_dir)
-        self.host.start_exporter("--web.config.file=" + web_config)
-
         password_file = os.path.join(self.workdir, "password")
         with open(password_file, "w") as f:
             f.write("scrape secret")
-        job = {"scheme": "https", "tls_config": {"ca_file": cert},
-               "static_configs": [{"targets": [self.host.instance]}]}
+        return user, hashed, password_file
+
+    def scrape(self, web_config_text, jobs, expected):
+        """Starts the exporter with the web configuration and a Prometheus with the scrape
+        `jobs` (name -> job settings); waits until each job's target health is as `expected`
+        (name -> "up" or "down") and returns {name: (health, last error)}."""
+        web_config = os.path.join(self.workdir, "web-config.yml")
+        with open(web_config, "w") as f:
+            f.write(web_config_text)
+        self.host = Host("linux", ARGS.bin_dir)
+        self.host.start_exporter("--web.config.file=" + web_config)
         config = {"global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
                   "scrape_configs": [
-                      {"job_name": "toolhelp_web_config", **job,
-                       "basic_auth": {"username": user, "password_file": password_file}},
-                      {"job_name": "toolhelp_wrong_password", **job,
-                       "basic_auth": {"username": user, "password": "not the secret"}}]}
+                      {"job_name": name, "scheme": "https",
+                       "static_configs": [{"targets": [self.host.instance]}], **job}
+                      for name, job in jobs.items()]}
         config_path = os.path.join(self.workdir, "prometheus.yml")
         with open(config_path, "w") as f:
             yaml.safe_dump(config, f, sort_keys=False)
@@ -806,16 +834,55 @@ class WebConfigScrapeTest(unittest.TestCase):
         while time.monotonic() < deadline:
             targets = {t["labels"]["job"]: (t["health"], t["lastError"])
                        for t in self.prometheus.api("targets")["activeTargets"]}
-            if (targets.get("toolhelp_web_config", ("",))[0] == "up" and
-                    targets.get("toolhelp_wrong_password", ("",))[0] == "down"):
+            if all(targets.get(name, ("",))[0] == health for name, health in expected.items()):
                 break
             time.sleep(0.5)
-        self.assertEqual(targets.get("toolhelp_web_config", ("",))[0], "up",
-                         f"{targets}\n{self.host.log_text()}")
-        self.assertEqual(targets["toolhelp_wrong_password"][0], "down", targets)
+        for name, health in expected.items():
+            self.assertEqual(targets.get(name, ("",))[0], health,
+                             f"{name}: {targets}\n{self.host.log_text()}")
+        return targets
+
+    def test_basic_auth_and_tls_scrape_is_up(self):
+        user, hashed, password_file = self.htpasswd_user()
+        cert, _ = self.server_certificate()
+        tls = {"tls_config": {"ca_file": cert}}
+        targets = self.scrape(
+            "tls_server_config:\n  cert_file: exporter.crt\n  key_file: exporter.key\n"
+            f"basic_auth_users:\n  {user}: {hashed}\n",
+            {"toolhelp_web_config": {
+                **tls, "basic_auth": {"username": user, "password_file": password_file}},
+             "toolhelp_wrong_password": {
+                **tls, "basic_auth": {"username": user, "password": "not the secret"}}},
+            {"toolhelp_web_config": "up", "toolhelp_wrong_password": "down"})
         self.assertIn("401", targets["toolhelp_wrong_password"][1])
         result = self.prometheus.query('toolhelp_processes{job="toolhelp_web_config"}')
         self.assertTrue(result, "no samples scraped over HTTPS with basic auth")
+        self.assertGreater(float(result[0]["value"][1]), 0)
+
+    def test_client_certificate_scrape_is_up(self):
+        user, hashed, password_file = self.htpasswd_user()
+        cert, _ = self.server_certificate()
+        clients_ca = self.ca("clients-ca")
+        client = self.client_certificate(clients_ca, "prometheus")
+        stranger = self.client_certificate(self.ca("other-ca"), "stranger")
+        auth = {"basic_auth": {"username": user, "password_file": password_file}}
+        self.scrape(
+            "tls_server_config:\n  cert_file: exporter.crt\n  key_file: exporter.key\n"
+            "  client_auth_type: RequireAndVerifyClientCert\n"
+            "  client_ca_file: clients-ca.crt\n"
+            f"basic_auth_users:\n  {user}: {hashed}\n",
+            {"toolhelp_client_cert": {
+                "tls_config": {"ca_file": cert, "cert_file": client[0], "key_file": client[1]},
+                **auth},
+             "toolhelp_no_client_cert": {"tls_config": {"ca_file": cert}, **auth},
+             "toolhelp_other_ca_cert": {
+                "tls_config": {"ca_file": cert, "cert_file": stranger[0],
+                               "key_file": stranger[1]},
+                **auth}},
+            {"toolhelp_client_cert": "up", "toolhelp_no_client_cert": "down",
+             "toolhelp_other_ca_cert": "down"})
+        result = self.prometheus.query('toolhelp_processes{job="toolhelp_client_cert"}')
+        self.assertTrue(result, "no samples scraped with a client certificate")
         self.assertGreater(float(result[0]["value"][1]), 0)
 
 

@@ -19,6 +19,8 @@ void config_one_input(std::string_view data);
 void procfs_one_input(std::string_view data);
 // The bytes parsed as JSON, then snapshot_from_json and a round trip of what it accepted.
 void snapshot_json_one_input(std::string_view data);
+// apply_web_config_text on the bytes (a --web.config.file), over the default configuration.
+void web_config_one_input(std::string_view data);
 
 [[noreturn]] inline void invariant_failed(const char* file, int line, const char* condition) {
   static_cast<void>(

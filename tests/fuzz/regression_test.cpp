@@ -95,9 +95,14 @@ TEST(FuzzCorpus, SnapshotJsonInputs) {
   run_corpus("fuzz_snapshot_json", &snapshot_json_one_input);
 }
 
+TEST(FuzzCorpus, WebConfigInputs) {
+  run_corpus("fuzz_web_config", &web_config_one_input);
+}
+
 // Degenerate inputs every target must take, whatever the corpus holds.
 TEST(FuzzCorpus, EmptyAndTinyInputs) {
-  for (auto one_input : {&config_one_input, &procfs_one_input, &snapshot_json_one_input}) {
+  for (auto one_input :
+       {&config_one_input, &procfs_one_input, &snapshot_json_one_input, &web_config_one_input}) {
     for (std::string_view input :
          {std::string_view{}, std::string_view("\0", 1), std::string_view("{"),
           std::string_view("s"), std::string_view("m\n"), std::string_view("c")}) {

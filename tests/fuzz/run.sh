@@ -14,7 +14,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || ((seconds < 1)); then
   echo "usage: tests/fuzz/run.sh [SECONDS]" >&2
   exit 2
 fi
-targets=(fuzz_config fuzz_procfs fuzz_snapshot_json)
+targets=(fuzz_config fuzz_procfs fuzz_snapshot_json fuzz_web_config)
 build=build/fuzz
 
 deploy/linux/install-build-deps.sh

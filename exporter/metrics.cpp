@@ -4,6 +4,8 @@
 
 #include "exporter/compression.h"
 
+#include <ostream>
+#include <streambuf>
 #include <utility>
 
 namespace thx {
@@ -288,16 +290,48 @@ std::vector<MetricFamily> to_metric_families(const Aggregate* aggregate, const B
   return out;
 }
 
-std::string to_text_format(const std::vector<MetricFamily>& families) {
-  return prometheus::TextSerializer().Serialize(families);
+namespace {
+
+// An output stream's buffer that appends to a string: the serializer writes the text once, where
+// std::ostringstream would grow a buffer by doubling and then copy it out (three copies of a
+// large exposition alive at the peak of every cycle).
+class AppendToString : public std::streambuf {
+ public:
+  explicit AppendToString(std::string& out) : out_(out) {}
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      out_.push_back(traits_type::to_char_type(c));
+    }
+    return traits_type::not_eof(c);
+  }
+  std::streamsize xsputn(const char_type* s, std::streamsize n) override {
+    out_.append(s, static_cast<std::size_t>(n));
+    return n;
+  }
+
+ private:
+  std::string& out_;
+};
+
+}  // namespace
+
+std::string to_text_format(const std::vector<MetricFamily>& families, std::size_t expected_size) {
+  std::string text;
+  text.reserve(expected_size + expected_size / 16);  // series come and go between cycles
+  AppendToString buffer(text);
+  std::ostream out(&buffer);
+  prometheus::TextSerializer().Serialize(out, families);
+  return text;
 }
 
 namespace {
 
 MetricsCollectable::Exposition render(const Aggregate* aggregate, const BuildInfo& build,
-                                      const ReloadStatus& reload) {
+                                      const ReloadStatus& reload, std::size_t expected_size) {
   auto text = std::make_shared<const std::string>(
-      to_text_format(to_metric_families(aggregate, build, reload)));
+      to_text_format(to_metric_families(aggregate, build, reload), expected_size));
   auto gzip = std::make_shared<const std::string>(gzip_compress(*text));
   return {std::move(text), std::move(gzip)};
 }
@@ -305,14 +339,15 @@ MetricsCollectable::Exposition render(const Aggregate* aggregate, const BuildInf
 }  // namespace
 
 MetricsCollectable::MetricsCollectable(BuildInfo build)
-    : build_(std::move(build)), exposition_(render(nullptr, build_, reload_)) {}
+    : build_(std::move(build)), exposition_(render(nullptr, build_, reload_, 0)) {}
 
 // The new text is rendered before the lock is taken: scrapers meanwhile get the previous cycle's
 // text, whole, instead of waiting. Publishers take turns (publish_mutex_), so each renders from
 // the latest of both inputs.
 void MetricsCollectable::publish(std::shared_ptr<const Aggregate> aggregate) {
   std::lock_guard publishing(publish_mutex_);
-  auto rendered = render(aggregate.get(), build_, reload_);
+  // exposition_ is written only under publish_mutex_ too, so it may be read here without mutex_.
+  auto rendered = render(aggregate.get(), build_, reload_, exposition_.text->size());
   std::lock_guard lock(mutex_);
   latest_ = std::move(aggregate);
   exposition_ = std::move(rendered);
@@ -320,7 +355,7 @@ void MetricsCollectable::publish(std::shared_ptr<const Aggregate> aggregate) {
 
 void MetricsCollectable::set_reload_status(const ReloadStatus& reload) {
   std::lock_guard publishing(publish_mutex_);
-  auto rendered = render(latest_.get(), build_, reload);
+  auto rendered = render(latest_.get(), build_, reload, exposition_.text->size());
   std::lock_guard lock(mutex_);
   reload_ = reload;
   exposition_ = std::move(rendered);

@@ -34,7 +34,9 @@ std::vector<prometheus::MetricFamily> to_metric_families(const Aggregate* aggreg
                                                          const ReloadStatus& reload);
 
 // The text exposition format (what /metrics and the textfile writer emit).
-std::string to_text_format(const std::vector<prometheus::MetricFamily>& families);
+// `expected_size`: the size of the previous text, to reserve once instead of growing.
+std::string to_text_format(const std::vector<prometheus::MetricFamily>& families,
+                           std::size_t expected_size = 0);
 
 class MetricsCollectable : public prometheus::Collectable {
  public:

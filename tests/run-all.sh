@@ -82,8 +82,20 @@ check_skips() {
   return $status
 }
 
-if wanted linux || wanted asan || wanted tsan; then
+if wanted windows; then
+  deploy/linux/install-build-deps.sh --windows || exit 1  # the Linux packages too
+elif wanted linux || wanted asan || wanted tsan; then
   deploy/linux/install-build-deps.sh || exit 1
+fi
+# The Windows dependency prefix takes about ten minutes to build on a clean machine, mostly
+# compiling OpenSSL. Started first, at low priority, it uses the cores the stages before it leave
+# idle (their tests mostly wait on real processes and timers) and yields them to everything else.
+windows_deps_pid=""
+if wanted windows; then
+  mkdir -p build
+  nice -n 15 deploy/windows/build-deps.sh >build/windows-deps.prefix 2>build/windows-deps.log &
+  windows_deps_pid=$!
+  trap 'kill "$windows_deps_pid" 2>/dev/null' EXIT
 fi
 if wanted linux; then
   run_preset linux
@@ -95,8 +107,14 @@ if wanted style; then
   fi
 fi
 if wanted windows; then
-  deploy/linux/install-build-deps.sh --windows || exit 1
-  if THX_WINDOWS_DEPS="$(deploy/windows/build-deps.sh)"; then
+  echo "=== windows-cross: dependencies (built in the background since the start) ==="
+  deps_waited=$SECONDS
+  wait "$windows_deps_pid"
+  deps_status=$?
+  cat build/windows-deps.log
+  echo "=== windows-cross: waited $((SECONDS - deps_waited)) s for the dependencies ==="
+  if ((deps_status == 0)); then
+    THX_WINDOWS_DEPS="$(<build/windows-deps.prefix)"
     export THX_WINDOWS_DEPS
     run_preset windows-cross
   else

@@ -416,7 +416,10 @@ class Reader {
                      } else if (key == "client_ca_file") {
                        web.tls_client_ca_file = file_path(*text);
                      } else if (key == "client_auth_type") {
-                       if (auto problem = tls_client_auth_type_problem(*text)) {
+                       if (*text == "RequireClientCert") {
+                         // The toolkit's older name, which it still reads.
+                         web.tls_client_auth_type = "RequireAnyClientCert";
+                       } else if (auto problem = tls_client_auth_type_problem(*text)) {
                          error(value.line, at, *problem);
                        } else {
                          web.tls_client_auth_type = *text;

@@ -194,6 +194,11 @@ TEST(WebConfigFile, EveryClientAuthTypeOfTheToolkit) {
       "  client_auth_type: RequireAnyClientCert\n  client_ca_file: /ca.pem\n");
   ASSERT_THAT(errors_of(any), IsEmpty());
   EXPECT_EQ(any.config->web.tls_client_ca_file, "/ca.pem");
+  // The toolkit still reads its older name for RequireAnyClientCert.
+  const ConfigLoadResult old_name = apply_yaml(
+      "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_auth_type: RequireClientCert\n");
+  ASSERT_THAT(errors_of(old_name), IsEmpty());
+  EXPECT_EQ(old_name.config->web.tls_client_auth_type, "RequireAnyClientCert");
   // TLS13 as the maximum is the default spelled out.
   const ConfigLoadResult max13 =
       apply_yaml("tls_server_config:\n  cert_file: c\n  key_file: k\n  max_version: TLS13\n");
@@ -203,11 +208,11 @@ TEST(WebConfigFile, EveryClientAuthTypeOfTheToolkit) {
 
 TEST(WebConfigFile, ClientCertificateAndVersionMistakesAreNamed) {
   const std::string tls = "tls_server_config:\n  cert_file: c\n  key_file: k\n";
-  EXPECT_EQ(only_error(tls + "  client_auth_type: RequireClientCert\n"),
+  EXPECT_EQ(only_error(tls + "  client_auth_type: VerifyClientCert\n"),
             "web.yml:4: tls_server_config.client_auth_type: expected one of NoClientCert, "
             "RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, "
             "RequireAndVerifyClientCert (the exporter-toolkit's client_auth_type); got "
-            "\"RequireClientCert\"");
+            "\"VerifyClientCert\"");
   EXPECT_EQ(only_error(tls + "  client_auth_type: [RequireAnyClientCert]\n"),
             "web.yml:4: tls_server_config.client_auth_type: expected a string, got a list");
   EXPECT_EQ(only_error(tls + "  client_ca_file: {a: b}\n"),

@@ -22,24 +22,15 @@
 #include "config/json_reader.h"
 #include "config/validators.h"
 
-#ifdef THX_HAVE_YAML_CPP
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/parser.h>
-#endif
 
 namespace thx {
 namespace {
 
 constexpr std::size_t kMaxFileBytes = std::size_t{1024} * 1024;
-
-}  // namespace
-
-#ifdef THX_HAVE_YAML_CPP
-
-namespace {
-
 constexpr std::size_t kMaxDepth = 32;  // the toolkit's own keys nest 3 deep
 constexpr std::size_t kMaxNodes = 100'000;
 
@@ -688,19 +679,6 @@ void apply_web_config_text(std::string_view text, std::string_view source,
     result.errors.insert(result.errors.end(), reader.errors.begin(), reader.errors.end());
   }
 }
-
-#else  // built without yaml-cpp
-
-void apply_web_config_text(std::string_view /*text*/, std::string_view source,
-                           const std::filesystem::path& /*base_dir*/,
-                           std::string_view /*json_source*/, ConfigLoadResult& result) {
-  result.config.reset();
-  result.errors.push_back({std::string(source),
-                           "--web.config.file cannot be read by this build (it was built without "
-                           "yaml-cpp); use the JSON configuration's web section"});
-}
-
-#endif
 
 void apply_web_config_file(const std::filesystem::path& file, std::string_view json_source,
                            ConfigLoadResult& result) {

@@ -10,7 +10,8 @@ packages=(cmake ninja-build g++ pkg-config git curl python3
           googletest libgtest-dev libgmock-dev libbenchmark-dev prometheus python3-yaml libssl-dev
           openssl libyaml-cpp-dev libcrypt-dev apache2-utils chromium time)
 case "${1:-}" in
-  --windows) packages+=(mingw-w64 wine wine64 dpkg-dev wixl libz-mingw-w64-dev) ;;
+  --windows) packages+=(mingw-w64 wine wine64 dpkg-dev wixl libz-mingw-w64-dev autoconf automake libtool
+                       libltdl-dev) ;;
   --style) packages+=(clang-format clang-tidy) ;;
 esac
 

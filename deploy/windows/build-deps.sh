@@ -29,14 +29,19 @@ readonly TOOLCHAIN="${SCRIPT_DIR}/mingw-w64-x86_64.cmake"
 readonly TRIPLE=x86_64-w64-mingw32
 readonly MINGW_CXX="${TRIPLE}-g++-posix"
 
-# OpenSSL (password hashing, random salts, HTTPS): its own block below (build_openssl).
+# OpenSSL (password hashing, random salts, HTTPS) and libxcrypt (bcrypt password
+# hashes for --web.config.file): not CMake projects, each has its own block below
+# (build_openssl, build_libxcrypt).
 readonly OPENSSL_PACKAGES=(openssl)
+readonly LIBXCRYPT_PACKAGES=(libxcrypt)
 
 # Debian source packages, in build order (spdlog needs fmt). The HTTP server
 # is Boost.Beast/Asio, header-only: its headers are copied from the host's
 # libboost1.81-dev (the same headers serve both platforms); zlib for mingw is
 # Debian's libz-mingw-w64-dev (static libz.a, found in /usr/x86_64-w64-mingw32).
-readonly SOURCE_PACKAGES=(prometheus-cpp fmtlib spdlog nlohmann-json3 googletest pcre2 "${OPENSSL_PACKAGES[@]}")
+# yaml-cpp reads --web.config.file (the exporter-toolkit's YAML).
+readonly SOURCE_PACKAGES=(prometheus-cpp fmtlib spdlog nlohmann-json3 googletest pcre2 yaml-cpp
+                          "${LIBXCRYPT_PACKAGES[@]}" "${OPENSSL_PACKAGES[@]}")
 readonly BOOST_HEADERS=/usr/include/boost
 
 # Debian binary packages this script needs on the build machine.
@@ -54,6 +59,10 @@ readonly HOST_PACKAGES=(
   patch
   xz-utils
   perl
+  autoconf
+  automake
+  libtool
+  libltdl-dev
 )
 
 readonly DEB_SRC_BASENAME=toolhelp-exporter-deb-src
@@ -246,6 +255,8 @@ compute_key() {
     printf 'mingw-crt %s\n' "$(dpkg-query -W -f='${Version}' mingw-w64-x86-64-dev 2>/dev/null || echo unknown)"
     printf 'cmake %s\n' "$(cmake --version | head -n 1)"
     printf 'boost %s\n' "$(dpkg-query -W -f='${Version}' libboost1.81-dev 2>/dev/null || echo unknown)"
+    # libxcrypt's configure is generated here: the autotools' versions shape it.
+    printf 'autotools %s\n' "$(dpkg-query -W -f='${Package}=${Version} ' autoconf automake libtool 2>/dev/null || echo unknown)"
     printf 'script %s\n' "$(sha256sum < "$SCRIPT_FILE" | cut -d' ' -f1)"
     printf 'toolchain %s\n' "$(sha256sum < "$TOOLCHAIN" | cut -d' ' -f1)"
   } | sha256sum | cut -c1-16
@@ -360,7 +371,55 @@ build_all() {
     -DPCRE2_SUPPORT_LIBREADLINE=OFF \
     -DPCRE2_SHOW_REPORT=OFF
 
+  # The library alone: no tests, parse tools or contrib (graphbuilder, anchordict).
+  cmake_package yaml-cpp \
+    -DYAML_BUILD_SHARED_LIBS=OFF \
+    -DYAML_CPP_BUILD_TESTS=OFF \
+    -DYAML_CPP_BUILD_TOOLS=OFF \
+    -DYAML_CPP_BUILD_CONTRIB=OFF \
+    -DYAML_CPP_INSTALL=ON
+
+  build_libxcrypt
   build_openssl
+}
+
+# ---------------------------------------------------------------------------
+# libxcrypt: crypt_rn for the bcrypt hashes of basic_auth_users
+# ---------------------------------------------------------------------------
+
+# Debian's libxcrypt source is a git snapshot without a generated configure:
+# autoreconf first (autoconf, automake, libtool). Only the bcrypt family is
+# compiled in: $2b$, $2a$ and $2y$ (htpasswd -B writes $2y$; without bcrypt_y
+# crypt_rn refuses it). No shared library, no obsolete DES API, no xcrypt.h
+# compatibility header; --disable-werror because mingw's GCC warns where the
+# Linux one does not. The static library and crypt.h are all that is kept.
+readonly LIBXCRYPT_CONFIGURE_OPTIONS=(
+  --disable-shared --enable-static --disable-werror --disable-dependency-tracking
+  --enable-hashes=bcrypt,bcrypt_a,bcrypt_y --disable-obsolete-api
+  --disable-xcrypt-compat-files
+)
+
+build_libxcrypt() {
+  local pkg=libxcrypt src build start
+  src="$(source_dir "$pkg")"
+  build="$BUILD_DIR/$pkg"
+  CURRENT_PKG="$pkg"
+  CURRENT_LOG="$LOG_DIR/$pkg.log"
+  : >"$CURRENT_LOG"
+  [[ -f "$src/configure.ac" ]] || die "$pkg: no configure.ac in $src (see $LOG_DIR/apt-get-source.log)"
+  start=$SECONDS
+  log "building $pkg ${VERSION[$pkg]} (log: $CURRENT_LOG)"
+  run_logged autoreconf autoreconf -fi "$src"
+  mkdir -p -- "$build"
+  pushd "$build" >/dev/null
+  run_logged configure "$src/configure" --host="$TRIPLE" CC="${TRIPLE}-gcc-posix" \
+    --prefix="$PREFIX" --libdir="$PREFIX/lib" "${LIBXCRYPT_CONFIGURE_OPTIONS[@]}"
+  run_logged build make -j"$(nproc)"
+  mkdir -p -- "$PREFIX/include" "$PREFIX/lib"
+  run_logged install cp -- crypt.h "$PREFIX/include/"
+  run_logged install cp -- .libs/libcrypt.a "$PREFIX/lib/"
+  popd >/dev/null
+  log "  $pkg done in $((SECONDS - start)) s"
 }
 
 # ---------------------------------------------------------------------------

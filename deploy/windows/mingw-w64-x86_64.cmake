@@ -7,9 +7,9 @@
 #         -DTHX_WINDOWS_DEPS="$(deploy/windows/build-deps.sh)"
 #
 # THX_WINDOWS_DEPS is the install prefix made by build-deps.sh (prometheus-cpp,
-# fmt, spdlog, nlohmann-json, googletest, pcre2, OpenSSL, the Boost headers). It is read
-# from the CMake cache variable of that name or, failing that, from the
-# environment variable of the same name.
+# fmt, spdlog, nlohmann-json, googletest, pcre2, yaml-cpp, libxcrypt, OpenSSL,
+# the Boost headers). It is read from the CMake cache variable of that name or,
+# failing that, from the environment variable of the same name.
 
 set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86_64)

@@ -13,7 +13,9 @@ std::optional<StoredPassword> StoredPassword::parse(std::string_view text, Forma
   if (BcryptHash::looks_like_bcrypt(text)) {
     if (!BcryptHash::available()) {
       return fail(
-          "bcrypt hashes cannot be verified by this build (it was built without libxcrypt)");
+          "bcrypt hashes cannot be verified by this build (it was built without libxcrypt, which "
+          "vcpkg has no Windows port of); use a pbkdf2-sha256 hash from `toolhelp_exporter "
+          "hash-password` in the JSON configuration's web.basic_auth_users");
     }
     std::string why;
     if (auto bcrypt = BcryptHash::parse(text, &why)) {

@@ -819,8 +819,9 @@ def htpasswd(user, password, cost=10):
 
 
 class WebConfigFileTest(unittest.TestCase):
-    """--web.config.file (the exporter-toolkit format) with users htpasswd made."""
-    PLATFORMS = ("linux",)
+    """--web.config.file (the exporter-toolkit format) with users htpasswd made: the Linux binary,
+    and the .exe under Wine (reloaded by POST /-/reload there, by SIGHUP on Linux)."""
+    PLATFORMS = ("linux", "windows")
 
     def setUp(self):
         self.directory = tempfile.mkdtemp(prefix="thx-e2e-webcfg-")
@@ -830,8 +831,16 @@ class WebConfigFileTest(unittest.TestCase):
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def write_web_config(self, text):
-        with open(self.web_config, "w") as f:
+        with open(self.web_config, "w", encoding="utf-8") as f:
             f.write(text)
+
+    def reload(self, exporter, credentials):
+        """Asks the exporter to re-read its files: SIGHUP on Linux, POST /-/reload (the exporter
+        runs with --web.enable-lifecycle) on Windows, which has no signals."""
+        if windows():
+            get(exporter.port, "/-/reload", method="POST", headers=basic(*credentials))
+        else:
+            exporter.process.send_signal(signal.SIGHUP)
 
     def test_htpasswd_users_headers_and_reload(self):
         self.write_web_config(
@@ -843,7 +852,7 @@ class WebConfigFileTest(unittest.TestCase):
             "    X-Frame-Options: deny\n"
             "    Content-Security-Policy: \"default-src 'none'\"\n")
         exporter = Exporter("--web.config.file=" + program_path(self.web_config),
-                            config={"collection": {"interval": "500ms"}})
+                            "--web.enable-lifecycle", config={"collection": {"interval": "500ms"}})
         try:
             exporter.wait_ready_with(("prometheus", "first secret"))
             # No, a wrong and an unknown credential: 401 each (fewer than the 5 failures after
@@ -865,14 +874,14 @@ class WebConfigFileTest(unittest.TestCase):
                     self.assertEqual(response.headers["Content-Security-Policy"],
                                      "default-src 'none'")
 
-            # SIGHUP re-reads the web configuration file: a new password and header.
+            # A reload re-reads the web configuration file: a new password and header.
             self.write_web_config(
                 "basic_auth_users:\n"
                 f"  prometheus: {htpasswd('prometheus', 'second secret')}\n"
                 "http_server_config:\n"
                 "  headers:\n"
                 "    X-Frame-Options: sameorigin\n")
-            exporter.process.send_signal(signal.SIGHUP)
+            self.reload(exporter, ("prometheus", "first secret"))
             deadline = time.time() + 20
             while get(exporter.port, "/healthz",
                       headers=basic("prometheus", "second secret"))[0] != 200:
@@ -890,7 +899,7 @@ class WebConfigFileTest(unittest.TestCase):
 
             # A broken web configuration on reload keeps the running one.
             self.write_web_config("basic_auth_users:\n  prometheus: not-a-hash\n")
-            exporter.process.send_signal(signal.SIGHUP)
+            self.reload(exporter, ("prometheus", "second secret"))
             text = ""
             deadline = time.time() + 20
             while "toolhelp_config_last_reload_successful 0" not in text:
@@ -959,12 +968,18 @@ class WebConfigFileTest(unittest.TestCase):
             time.sleep(0.1)
 
     def test_tls_from_the_web_config_file(self):
-        """tls_server_config with file names relative to the web configuration's folder, and
-        min_version TLS13: a TLS 1.2 client is refused."""
-        cert, _ = make_certificate(self.directory)
-        self.write_web_config("tls_server_config:\n  cert_file: server.crt\n"
-                              "  key_file: server.key\n  min_version: TLS13\n")
-        exporter = Exporter("--web.config.file=" + self.web_config,
+        """tls_server_config with file names relative to the web configuration's folder (a folder
+        whose name is not ASCII: UTF-8 in the file, a wide path on Windows), and min_version
+        TLS13: a TLS 1.2 client is refused, plain HTTP gets no answer, and the configured header
+        comes with the HTTPS answers."""
+        folder = os.path.join(self.directory, "сертификаты")
+        os.makedirs(folder)
+        cert, _ = make_certificate(folder)
+        self.write_web_config("tls_server_config:\n  cert_file: сертификаты/server.crt\n"
+                              "  key_file: сертификаты/server.key\n  min_version: TLS13\n"
+                              "http_server_config:\n  headers:\n"
+                              "    Strict-Transport-Security: max-age=31536000\n")
+        exporter = Exporter("--web.config.file=" + program_path(self.web_config),
                             config={"collection": {"interval": "500ms"}})
         try:
             self.wait_https(exporter, cert)
@@ -973,6 +988,20 @@ class WebConfigFileTest(unittest.TestCase):
             self.assertIn("toolhelp_processes ", body)
             with self.assertRaises(ssl.SSLError):
                 https_get(exporter.port, "/metrics", cert, maximum_version=ssl.TLSVersion.TLSv1_2)
+            with self.assertRaises((OSError, http.client.HTTPException)):
+                get(exporter.port, "/metrics", timeout=5)
+            context = ssl.create_default_context(cafile=cert)
+            connection = http.client.HTTPSConnection("127.0.0.1", exporter.port, context=context,
+                                                     timeout=10)
+            try:
+                connection.request("GET", "/healthz")
+                response = connection.getresponse()
+                response.read()
+                self.assertEqual(response.getheader("Strict-Transport-Security"),
+                                 "max-age=31536000")
+            finally:
+                connection.close()
+            self.assertIsNone(exporter.process.poll(), exporter.log_text())
         finally:
             exporter.stop()
 
@@ -989,7 +1018,7 @@ class WebConfigFileTest(unittest.TestCase):
                               "  key_file: server.key\n"
                               "  client_auth_type: RequireAndVerifyClientCert\n"
                               "  client_ca_file: clients-ca.crt\n")
-        exporter = Exporter("--web.config.file=" + self.web_config,
+        exporter = Exporter("--web.config.file=" + program_path(self.web_config),
                             config={"collection": {"interval": "500ms"}})
         try:
             self.wait_https(exporter, cert, client=good)
@@ -1011,7 +1040,7 @@ class WebConfigFileTest(unittest.TestCase):
         cert, _ = make_certificate(self.directory)
         self.write_web_config("tls_server_config:\n  cert_file: server.crt\n"
                               "  key_file: server.key\n  max_version: TLS12\n")
-        exporter = Exporter("--web.config.file=" + self.web_config,
+        exporter = Exporter("--web.config.file=" + program_path(self.web_config),
                             config={"collection": {"interval": "500ms"}})
         try:
             self.wait_https(exporter, cert)
@@ -1034,16 +1063,16 @@ class WebConfigFileTest(unittest.TestCase):
                       "  client_auth_type: RequireAndVerifyClientCert\n")
         # A PEM file without a certificate in it: OpenSSL reads it and finds no CA.
         self.write_web_config(client_tls + "  client_ca_file: server.key\n")
-        result = run("--web.config.file=" + self.web_config,
+        result = run("--web.config.file=" + program_path(self.web_config),
                      f"--web.listen-address=127.0.0.1:{free_port()}")
         output = (result.stdout + result.stderr).decode()
         self.assertNotEqual(result.returncode, 0, output)
         self.assertIn("with TLS: %s:5: tls_server_config.client_ca_file %s: "
-                      % (self.web_config, key), output)
+                      % (program_path(self.web_config), program_path(key)), output)
         self.assertNotIn("web.tls_", output)
 
         self.write_web_config(client_tls + "  client_ca_file: clients-ca.crt\n")
-        exporter = Exporter("--web.config.file=" + self.web_config,
+        exporter = Exporter("--web.config.file=" + program_path(self.web_config),
                             config={"web": {"enable_lifecycle": True},
                                     "collection": {"interval": "500ms"}})
         try:
@@ -1053,14 +1082,35 @@ class WebConfigFileTest(unittest.TestCase):
             status, body, _ = https_get(exporter.port, "/-/reload", cert, client=good,
                                         method="POST")
             self.assertNotEqual(status, 200, body)
-            self.assertIn("%s:5: tls_server_config.client_ca_file %s" % (self.web_config, missing),
-                          body)
+            self.assertIn("%s:5: tls_server_config.client_ca_file %s"
+                          % (program_path(self.web_config), program_path(missing)), body)
             self.assertNotIn("web.tls_", body)
-            self.assertIn("tls_server_config.client_ca_file " + missing, exporter.log_text())
+            self.assertIn("tls_server_config.client_ca_file " + program_path(missing),
+                          exporter.log_text())
             # The running context stays: the client CA still lets the certificate in.
             self.assertEqual(https_get(exporter.port, "/metrics", cert, client=good)[0], 200)
         finally:
             exporter.stop()
+
+    def test_broken_yaml_is_refused_naming_file_line_and_key(self):
+        """check-config and serve refuse a web configuration that is not YAML (the file and the
+        line), and one whose value is wrong (the file, the line and the key path)."""
+        self.write_web_config("tls_server_config:\n  cert_file: [server.crt\n")
+        result = run("check-config", "--web.config.file=" + program_path(self.web_config))
+        output = (result.stdout + result.stderr).decode()
+        self.assertEqual(result.returncode, 1, output)
+        self.assertIn(program_path(self.web_config) + ":3: YAML syntax error:", output)
+
+        self.write_web_config("tls_server_config:\n  cert_file: server.crt\n"
+                              "  key_file: server.key\n  min_version: TLS99\n")
+        expected = (program_path(self.web_config) + ":4: tls_server_config.min_version: expected "
+                    "TLS12 or TLS13, got \"TLS99\"")
+        for command in ("check-config", "serve"):
+            result = run(command, "--web.config.file=" + program_path(self.web_config),
+                         f"--web.listen-address=127.0.0.1:{free_port()}")
+            output = (result.stdout + result.stderr).decode()
+            self.assertNotEqual(result.returncode, 0, output)
+            self.assertIn(expected, output)
 
 
 def load_tests(loader, tests, pattern):
@@ -1068,7 +1118,7 @@ def load_tests(loader, tests, pattern):
     platform = "windows" if windows() else "linux"
     suite = unittest.TestSuite()
     for case in (ExporterTest, SignalTest, ExpositionTest, TlsTest, TextfileSpecialTargetsTest,
-                 WebConfigFileTest, WindowsWebConfigFileTest):
+                 WebConfigFileTest):
         if platform in case.PLATFORMS:
             suite.addTests(loader.loadTestsFromTestCase(case))
     return suite
@@ -1249,25 +1299,6 @@ class ExpositionTest(unittest.TestCase):
 # A refused client certificate ends the handshake with an alert (TLS 1.2) or, in TLS 1.3, where
 # the client has finished its part before the server checks, the first read.
 REFUSED = (ssl.SSLError, ConnectionError)
-
-
-class WindowsWebConfigFileTest(unittest.TestCase):
-    PLATFORMS = ("windows",)  # the .exe is built without yaml-cpp and libxcrypt yet
-
-    def test_web_config_file_is_refused_with_a_clear_reason(self):
-        """The Windows build has no yaml-cpp yet: --web.config.file is refused at start and by
-        check-config, naming why, rather than serving without the users it names."""
-        directory = tempfile.mkdtemp()
-        try:
-            path = os.path.join(directory, "web-config.yml")
-            with open(path, "w") as f:
-                f.write("basic_auth_users:\n  prometheus: $2y$10$" + "a" * 53 + "\n")
-            for args in (("check-config",), (f"--web.listen-address=127.0.0.1:{free_port()}",)):
-                result = run(*args, "--web.config.file=" + program_path(path))
-                self.assertNotEqual(result.returncode, 0)
-                self.assertIn(b"built without yaml-cpp", result.stdout + result.stderr)
-        finally:
-            shutil.rmtree(directory)
 
 
 class TlsTest(unittest.TestCase):

@@ -741,7 +741,8 @@ class WebConfigScrapeTest(unittest.TestCase):
     certificate its scrape job trusts (tls_config ca_file): the target is up. A second job with
     a wrong password is down with 401: the password is really checked. With client_auth_type
     RequireAndVerifyClientCert, the job presenting a client certificate of the client CA is up,
-    and jobs with none or another CA's are down."""
+    and jobs with none or another CA's are down. The Linux exporter, or in the Windows run the
+    .exe under Wine."""
 
     def setUp(self):
         if shutil.which("htpasswd") is None or shutil.which("openssl") is None:
@@ -814,8 +815,11 @@ class WebConfigScrapeTest(unittest.TestCase):
         web_config = os.path.join(self.workdir, "web-config.yml")
         with open(web_config, "w") as f:
             f.write(web_config_text)
-        self.host = Host("linux", ARGS.bin_dir)
-        self.host.start_exporter("--web.config.file=" + web_config)
+        if ARGS.wine:  # the .exe under Wine, scraped from Linux
+            self.host = Host("windows", ARGS.bin_dir, ARGS.wine, ARGS.wine_prefix)
+        else:
+            self.host = Host("linux", ARGS.bin_dir)
+        self.host.start_exporter("--web.config.file=" + self.host.path_for_program(web_config))
         config = {"global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
                   "scrape_configs": [
                       {"job_name": name, "scheme": "https",
@@ -897,8 +901,7 @@ def load_tests(loader, tests, pattern):
     suite = unittest.TestSuite(cases(RulesTest))
     if not ARGS.rules_only:
         suite.addTests(cases(PrometheusTest))
-        if not ARGS.wine:  # the Linux exporter (HTTPS); the Windows run has its own e2e
-            suite.addTests(cases(WebConfigScrapeTest))
+        suite.addTests(cases(WebConfigScrapeTest))
     return suite
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The MSI under Wine's msiexec, the way an administrator deploys it:
 
-  1. msiexec /i with LISTEN_ADDR, CONFIG_FILE and ENABLE_FIREWALL_RULE: the service runs with
-     them and answers on that address from Linux; its image path is quoted; the firewall rule's
-     netsh call is in the log (Wine's netsh is a stub: only the call can be checked);
+  1. msiexec /i with LISTEN_ADDR, CONFIG_FILE, WEB_CONFIG_FILE and ENABLE_FIREWALL_RULE: the
+     service runs with them and answers on that address from Linux, with the web configuration's
+     header; its image path is quoted and holds --web.config.file; the firewall rule's netsh call
+     is in the log (Wine's netsh is a stub: only the call can be checked);
   2. an upgrade to a newer build with no properties keeps them and the running service;
   3. the older MSI on top is refused (a downgrade), and the service still answers;
   4. msiexec /x leaves no service, no program files, no event source, no registry key;
@@ -55,6 +56,15 @@ def scrape(port, needle, timeout):
             pass
         time.sleep(0.3)
     return None
+
+
+def header(port, name):
+    """The value of response header `name` on /metrics, or None."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            return response.headers[name]
+    except (urllib.error.URLError, ConnectionError, socket.timeout):
+        return None
 
 
 def read_log(path):
@@ -125,6 +135,11 @@ def main():
         f.write('{"collection": {"interval": "1s", "kinds": ["processes"]},'
                 ' "groups": {"rules": [], "unmatched_group": "msi-test-group"}}')
     config_file = r"C:\thx-msi-test\config.json"
+    # The exporter-toolkit web configuration: a header the answers must carry (users would keep
+    # the plain scrapes below out).
+    with open(os.path.join(config_dir, "web-config.yml"), "w") as f:
+        f.write("http_server_config:\n  headers:\n    X-Frame-Options: sameorigin\n")
+    web_config_file = r"C:\thx-msi-test\web-config.yml"
     port = free_port()
     address = f"127.0.0.1:{port}"
     needle = 'group="msi-test-group"'
@@ -132,7 +147,8 @@ def main():
     try:
         # 1. Install with properties.
         rc, log = msiexec("/i", args.msi, "install.log", f"LISTEN_ADDR={address}",
-                          f"CONFIG_FILE={config_file}", "ENABLE_FIREWALL_RULE=1")
+                          f"CONFIG_FILE={config_file}", f"WEB_CONFIG_FILE={web_config_file}",
+                          "ENABLE_FIREWALL_RULE=1")
         check(rc == 0, f"install exits 0 (got {rc})")
         check(scrape(port, needle, 30) is not None,
               f"the service answers on {address} with the configuration's group")
@@ -140,6 +156,10 @@ def main():
         check('"' in image and image.split("REG_", 1)[-1].split(None, 1)[-1].startswith('"'),
               f"the image path is quoted: {image.strip()}")
         check(f"--web.listen-address=\"{address}\"" in image, "the image path has LISTEN_ADDR")
+        check(f"--web.config.file=\"{web_config_file}\"" in image,
+              "the image path has WEB_CONFIG_FILE")
+        check(header(port, "X-Frame-Options") == "sameorigin",
+              "the service sends the web configuration file's header")
         check("configured service toolhelp_exporter" in log,
               "`service configure` ran inside the install and its output is in the MSI log")
         check("advfirewall firewall add rule name=toolhelp_exporter" in log,
@@ -156,6 +176,13 @@ def main():
               "LISTEN_ADDR is still remembered after the upgrade")
         check(config_file in (registry(settings_key, "ConfigFile") or ""),
               "CONFIG_FILE is still remembered after the upgrade")
+        check(web_config_file in (registry(settings_key, "WebConfigFile") or ""),
+              "WEB_CONFIG_FILE is still remembered after the upgrade")
+        check(f"--web.config.file=\"{web_config_file}\"" in
+              (registry(service_key, "ImagePath") or ""),
+              "after the upgrade the image path still has WEB_CONFIG_FILE")
+        check(header(port, "X-Frame-Options") == "sameorigin",
+              "after the upgrade the service still sends the web configuration file's header")
 
         # 3. Downgrade: refused, nothing changed.
         rc, log = msiexec("/i", args.msi, "downgrade.log")

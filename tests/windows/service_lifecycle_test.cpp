@@ -523,6 +523,60 @@ TEST_F(ServiceLifecycleTest, InstallAcceptsTheShortAliases) {
       << binary_path(service.get());
 }
 
+// `service install --web.config.file`: the exporter-toolkit file, made absolute, is on the
+// service's command line, and the running service asks for its user and sends its headers.
+TEST_F(ServiceLifecycleTest, InstallWithWebConfigFileServesItsUsersAndHeaders) {
+  const int port = test::free_port();
+  const fs::path log_file = dir_ / "exporter.log";
+  const fs::path config = dir_ / "config.json";
+  write_file(config, config_json("{name}", log_file));
+  // crypt_blowfish's published vector (password "U*U", cost 5) as htpasswd writes it ($2y$).
+  const fs::path web_config = dir_ / "web-config.yml";
+  write_file(web_config,
+             "basic_auth_users:\n"
+             "  prometheus: $2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\n"
+             "http_server_config:\n"
+             "  headers:\n"
+             "    X-Frame-Options: deny\n");
+  const std::wstring relative = L"web-config.yml";  // made absolute by the install
+  const fs::path previous = fs::current_path();
+  fs::current_path(dir_);
+  const ProcessResult installed =
+      run_exporter(L"service install --start manual --no-start --config.file " + quoted(config) +
+                   L" --web.config.file=" + relative + L" --web.listen-address=127.0.0.1:" +
+                   std::to_wstring(port));
+  fs::current_path(previous);
+  ASSERT_EQ(installed.exit_code, 0U) << installed.output;
+  EXPECT_EQ(installed.output.find("warning: $"), std::string::npos) << installed.output;
+  const ScHandle service =
+      open_service(SERVICE_START | SERVICE_STOP | SERVICE_QUERY_STATUS | SERVICE_QUERY_CONFIG);
+  ASSERT_TRUE(service) << GetLastError() << kScmHint;
+  const std::string command_line = binary_path(service.get());
+  EXPECT_NE(command_line.find("--web.config.file=" + to_utf8(web_config.wstring())),
+            std::string::npos)
+      << command_line;
+  ASSERT_NO_FATAL_FAILURE(start_running(service.get(), log_file));
+
+  const std::string credentials = "Authorization: Basic cHJvbWV0aGV1czpVKlU=\r\n";  // U*U
+  std::optional<test::HttpResult> answer;
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  do {
+    answer = test::http_request(port, "GET", "/metrics", credentials);
+    if (answer && answer->status == 200) {
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  ASSERT_TRUE(answer) << read_file(log_file);
+  EXPECT_EQ(answer->status, 200) << answer->headers << read_file(log_file);
+  EXPECT_NE(answer->body.find("toolhelp_build_info{"), std::string::npos) << answer->body;
+  EXPECT_NE(answer->headers.find("X-Frame-Options: deny"), std::string::npos) << answer->headers;
+  const auto refused = test::http_request(port, "GET", "/metrics");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401) << refused->headers;
+  ASSERT_NO_FATAL_FAILURE(stop_honestly(service.get(), port));
+}
+
 // `service install` refuses a listen address `check-config` refuses, with the same message, and
 // installs nothing.
 TEST_F(ServiceLifecycleTest, InstallRefusesWhatCheckConfigRefuses) {

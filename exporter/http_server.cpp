@@ -296,7 +296,8 @@ struct HttpServer::Impl {
   }
 
   // HTTPS: the context of the next connections, replaced whole when a reload re-reads the
-  // certificates; a connection keeps the one it started with. Null: plain HTTP.
+  // certificates; a connection started with an older one is ended at its next request. Null:
+  // plain HTTP.
   mutable std::mutex tls_mutex;
   std::shared_ptr<asio::ssl::context> tls;
   std::shared_ptr<asio::ssl::context> current_tls() const {
@@ -424,6 +425,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // The handler (and password hashing) runs on the worker pool; the answer is written back on
   // this connection's strand.
   void dispatch() {
+    if (tls_context_ && tls_context_.get() != server_.current_tls().get()) {
+      // A reload replaced the TLS settings (client certificates, CA, versions) after this
+      // connection's handshake: end it unanswered, and the client reconnects under the new ones.
+      beast::error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
     lowest().expires_never();  // the worker's time is not the client's
     asio::post(server_.workers, [self = this->shared_from_this()] {
       Answer answer = self->server_.answer(self->parser_->get(), self->client_);

@@ -1482,6 +1482,39 @@ class TlsTest(unittest.TestCase):
         finally:
             exporter.stop()
 
+    def test_reload_that_tightens_client_certificates_ends_open_connections(self):
+        """A connection accepted under the old TLS settings is not answered after a reload that
+        requires client certificates: Prometheus keeps its connection open between scrapes, so
+        otherwise a client the new policy refuses would be served until it hung up."""
+        ca = make_ca(self.directory, "clients-ca")
+        good = make_client_certificate(self.directory, ca, "prometheus")
+        exporter = self.start(enable_lifecycle=True)
+        context = ssl.create_default_context(cafile=self.cert)
+        kept = http.client.HTTPSConnection("127.0.0.1", exporter.port, context=context,
+                                           timeout=10)
+        try:
+            kept.request("GET", "/metrics")
+            response = kept.getresponse()
+            self.assertEqual(response.status, 200)
+            response.read()
+            exporter.write_config({"web": {"tls_cert_file": self.cert, "tls_key_file": self.key,
+                                           "enable_lifecycle": True,
+                                           "tls_client_auth_type": "RequireAndVerifyClientCert",
+                                           "tls_client_ca_file": ca[0]},
+                                   "collection": {"interval": "500ms"}})
+            status, body, _ = https_get(exporter.port, "/-/reload", self.cert, method="POST")
+            self.assertEqual(status, 200, body)
+            self.assert_metrics_over_https(exporter, client=good)
+            with self.assertRaises(REFUSED):
+                https_get(exporter.port, "/metrics", self.cert)
+            with self.assertRaises((http.client.HTTPException, *REFUSED)):
+                kept.request("GET", "/metrics")
+                kept.getresponse().read()
+            self.assertIsNone(exporter.process.poll(), exporter.log_text())
+        finally:
+            kept.close()
+            exporter.stop()
+
     def test_unusable_key_is_a_clear_startup_error(self):
         _, other_key = make_certificate(self.directory, "other")
         missing = os.path.join(self.directory, "missing.crt")

@@ -322,6 +322,7 @@ std::string to_text_format(const std::vector<MetricFamily>& families, std::size_
   text.reserve(expected_size + expected_size / 16);  // series come and go between cycles
   AppendToString buffer(text);
   std::ostream out(&buffer);
+  out.exceptions(std::ios::badbit);  // out of memory: an error, never a truncated text
   prometheus::TextSerializer().Serialize(out, families);
   return text;
 }

@@ -90,12 +90,18 @@ fi
 # The Windows dependency prefix takes about ten minutes to build on a clean machine, mostly
 # compiling OpenSSL. Started first, at low priority, it uses the cores the stages before it leave
 # idle (their tests mostly wait on real processes and timers) and yields them to everything else.
+# It installs packages itself: the style stage's go first, so that two apt runs never meet.
 windows_deps_pid=""
 if wanted windows; then
+  if wanted style; then
+    deploy/linux/install-build-deps.sh --style || exit 1
+  fi
   mkdir -p build
+  set -m  # a process group of its own: an interrupted run ends the whole build, make and all
   nice -n 15 deploy/windows/build-deps.sh >build/windows-deps.prefix 2>build/windows-deps.log &
   windows_deps_pid=$!
-  trap 'kill "$windows_deps_pid" 2>/dev/null' EXIT
+  set +m
+  trap 'kill -TERM -- "-$windows_deps_pid" 2>/dev/null' EXIT
 fi
 if wanted linux; then
   run_preset linux
@@ -111,6 +117,7 @@ if wanted windows; then
   deps_waited=$SECONDS
   wait "$windows_deps_pid"
   deps_status=$?
+  trap - EXIT
   cat build/windows-deps.log
   echo "=== windows-cross: waited $((SECONDS - deps_waited)) s for the dependencies ==="
   if ((deps_status == 0)); then

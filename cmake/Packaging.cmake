@@ -214,6 +214,10 @@ else()
   set(CPACK_DEBIAN_PACKAGE_SECTION net)
   set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+  if(THX_DELAY_LOAD_OPENSSL)
+    # OpenSSL is opened at run time (exporter/openssl/), so shlibdeps cannot see it.
+    set(CPACK_DEBIAN_PACKAGE_DEPENDS "libssl${thx_openssl_major}")
+  endif()
   # The unit, the conffile and the documentation live at absolute paths: stage the install
   # with DESTDIR (prefix /usr) so nothing lands on the build machine's own /etc.
   set(CPACK_SET_DESTDIR ON)

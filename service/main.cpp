@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "exporter/access/password.h"
 #include "exporter/metrics.h"
+#include "exporter/openssl/delay_load.h"
 #include "exporter/textfile.h"
 #include "service/cli.h"
 #include "service/logging.h"
@@ -112,6 +113,10 @@ int hash_password_command() {
   if (password.empty()) {
     std::cerr << "hash-password: expected a password on standard input\n";
     return 2;
+  }
+  if (auto problem = load_openssl()) {
+    std::cerr << "hash-password: " << *problem << "\n";
+    return 1;
   }
   try {
     std::cout << hash_password(password, random_salt()).to_string() << "\n";

@@ -774,6 +774,40 @@ class SignalTest(unittest.TestCase):
                 process.stdout.close()
                 process.stderr.close()
 
+class OpenSslOnDemandTest(unittest.TestCase):
+    """Linux: OpenSSL is mapped only once TLS or passwords need it (its loading alone costs
+    1.7 MB of resident memory), and then everything that needs it works."""
+    PLATFORMS = ("linux",)  # /proc/<pid>/maps; the Windows .exe links OpenSSL statically
+
+    @staticmethod
+    def mapped(exporter):
+        with open("/proc/%d/maps" % exporter.process.pid) as f:
+            text = f.read()
+        return "libssl" in text or "libcrypto" in text
+
+    def test_openssl_is_mapped_when_a_reload_brings_passwords(self):
+        exporter = Exporter("--web.enable-lifecycle", config={"collection": {"interval": "500ms"}})
+        try:
+            exporter.wait_ready()
+            self.assertIn("toolhelp_processes ", exporter.metrics())
+            self.assertFalse(self.mapped(exporter), "OpenSSL mapped without TLS or passwords")
+            salt = os.urandom(16)
+            password_hash = "pbkdf2-sha256$1000$%s$%s" % (
+                salt.hex(), hashlib.pbkdf2_hmac("sha256", b"s3cret", salt, 1000).hex())
+            exporter.write_config({"collection": {"interval": "500ms"},
+                                   "web": {"basic_auth_users": {"prom": password_hash}}})
+            status, body = get(exporter.port, "/-/reload", method="POST")
+            self.assertEqual(status, 200, body)
+            self.assertTrue(self.mapped(exporter))
+            self.assertEqual(get(exporter.port, "/metrics")[0], 401)
+            self.assertEqual(get(exporter.port, "/metrics", headers=basic("prom", "wrong"))[0], 401)
+            status, text = get(exporter.port, "/metrics", headers=basic("prom", "s3cret"))
+            self.assertEqual(status, 200)
+            self.assertIn("toolhelp_processes ", text)
+        finally:
+            exporter.stop()
+
+
 class TextfileSpecialTargetsTest(unittest.TestCase):
     """once --textfile onto what is not a regular file: refused, and left as it was."""
     PLATFORMS = ("linux",)  # FIFOs and symbolic links made from Python

@@ -258,6 +258,12 @@ void add_health(std::vector<MetricFamily>& out, const Aggregate& aggregate) {
                 "Process identities the aggregator remembers (live processes only).",
                 MetricType::Gauge)
       .add(as_double(aggregate.identity_cache_entries));
+  FamilyBuilder(out, "toolhelp_groups_forgotten_total",
+                "Groups without processes whose counters were dropped because more than " +
+                    std::to_string(Aggregator::kMaxIdleGroups) +
+                    " such groups were kept (the longest idle first).",
+                MetricType::Counter)
+      .add(as_double(aggregate.groups_forgotten_total));
 }
 
 }  // namespace

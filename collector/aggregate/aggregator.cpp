@@ -154,6 +154,7 @@ std::shared_ptr<const Aggregate> Aggregator::update(std::shared_ptr<const Snapsh
   out->last_snapshot_timestamp_seconds = taken.taken_at_seconds;
   count_churn(taken, *out);
   count_usage(taken, *out);
+  forget_idle_groups(*out);
   fill_cpu_rate(taken, *out);
   fill_groups(taken, *out);
   fill_modules(taken, *out);
@@ -240,6 +241,46 @@ void Aggregator::count_usage(const Snapshot& snapshot, Aggregate& out) {
     usage.has_io = usage.has_io || has_io;
   }
   out.usage = usage_;
+}
+
+// Tracks which counted groups have no processes now, and drops the counters of the longest idle
+// beyond kMaxIdleGroups (from the running state and from this cycle's aggregate).
+void Aggregator::forget_idle_groups(Aggregate& out) {
+  std::set<std::string_view> live;
+  for (const auto& [identity, known] : identities_) {
+    if (known.group) {
+      live.insert(*known.group);
+    }
+  }
+  auto track = [&](const std::string& group) {
+    const bool is_live = live.contains(group);
+    const auto idle = idle_since_.find(group);
+    if (is_live && idle != idle_since_.end()) {
+      idle_order_.erase({idle->second, group});
+      idle_since_.erase(idle);
+    } else if (!is_live && idle == idle_since_.end()) {
+      idle_since_.emplace(group, cycles_);
+      idle_order_.emplace(cycles_, group);
+    }
+  };
+  for (const auto& entry : churn_) {
+    track(entry.first);
+  }
+  for (const auto& entry : usage_) {
+    track(entry.first);
+  }
+  while (idle_since_.size() > kMaxIdleGroups) {
+    const auto oldest = idle_order_.begin();
+    const std::string group = oldest->second;
+    idle_order_.erase(oldest);
+    idle_since_.erase(group);
+    churn_.erase(group);
+    usage_.erase(group);
+    out.churn.erase(group);
+    out.usage.erase(group);
+    ++groups_forgotten_total_;
+  }
+  out.groups_forgotten_total = groups_forgotten_total_;
 }
 
 // CPU seconds per second of each group between the oldest and the newest of the last

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -74,8 +75,10 @@ struct Aggregate {
   std::uint64_t processes = 0;
   std::uint64_t threads = 0;
   std::map<std::string, GroupStats> groups;  // only groups with processes now
-  std::map<std::string, GroupChurn> churn;   // every group ever seen: counters never go back
-  std::map<std::string, GroupUsage> usage;   // every group that ever gave a CPU or I/O reading
+  // Every group seen (counters never go back), but of the groups with no processes now only the
+  // Aggregator::kMaxIdleGroups most recently busy: see groups_forgotten_total.
+  std::map<std::string, GroupChurn> churn;
+  std::map<std::string, GroupUsage> usage;  // the groups above that ever gave a CPU or I/O reading
   // CPU seconds per second of each group over the last cycles (up to Aggregator::kRateCycles
   // snapshots): what the landing page ranks. Empty until two snapshots were aggregated.
   std::map<std::string, double> cpu_rate;
@@ -95,6 +98,8 @@ struct Aggregate {
   std::array<KindStatus, kKindCount> last_status{};
   double last_snapshot_timestamp_seconds = 0.0;
   std::uint64_t identity_cache_entries = 0;
+  // Idle groups (no processes) whose counters were dropped to stay within kMaxIdleGroups.
+  std::uint64_t groups_forgotten_total = 0;
 };
 
 class Aggregator {
@@ -115,6 +120,11 @@ class Aggregator {
 
   // Snapshots the landing page's CPU rate spans.
   static constexpr std::size_t kRateCycles = 5;
+  // A group whose processes are gone keeps its counters (an idle service's CPU and exits must not
+  // vanish), but only this many such groups: the default group is the process name, which any
+  // local user sets at will, and a stream of new names would otherwise grow the memory and the
+  // series without end. Beyond it the group idle the longest is forgotten first.
+  static constexpr std::size_t kMaxIdleGroups = 1000;
 
   [[nodiscard]] std::size_t identity_cache_size() const { return identities_.size(); }
   // Module files whose inventory verdict is cached (those seen in the last snapshot).
@@ -144,6 +154,7 @@ class Aggregator {
 
   void count_churn(const Snapshot& snapshot, Aggregate& out);
   void count_usage(const Snapshot& snapshot, Aggregate& out);
+  void forget_idle_groups(Aggregate& out);
   void fill_cpu_rate(const Snapshot& snapshot, Aggregate& out);
   void fill_groups(const Snapshot& snapshot, Aggregate& out);
   void fill_modules(const Snapshot& snapshot, Aggregate& out);
@@ -153,6 +164,10 @@ class Aggregator {
   std::map<ProcessIdentity, Known> identities_;  // live processes only: bounded by the machine
   std::map<std::string, GroupChurn> churn_;
   std::map<std::string, GroupUsage> usage_;
+  // Groups of churn_ and usage_ without processes now: since which cycle, and in that order.
+  std::map<std::string, std::uint64_t, std::less<>> idle_since_;
+  std::set<std::pair<std::uint64_t, std::string>> idle_order_;
+  std::uint64_t groups_forgotten_total_ = 0;
   // (snapshot time, CPU seconds per group) of the last kRateCycles snapshots.
   std::deque<std::pair<double, std::map<std::string, double>>> cpu_history_;
   std::unordered_map<const ModuleFile*, ModuleVerdict> module_verdicts_;  // files of this cycle

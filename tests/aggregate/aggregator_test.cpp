@@ -432,6 +432,42 @@ TEST(AggregatorResources, CpuRateOverTheLastCyclesRanksGroups) {
   EXPECT_DOUBLE_EQ(aggregate->cpu_rate.at("calm"), 0.1);
 }
 
+// A local user who names processes at will (the default group is the name) must not grow the
+// remembered groups without end: idle groups beyond the bound go, the longest idle first, and a
+// group with processes is never forgotten, however long ago it started.
+TEST(Aggregator, IdleGroupsAreBoundedAndTheLongestIdleGoFirst) {
+  constexpr std::size_t kBound = Aggregator::kMaxIdleGroups;
+  Aggregator aggregator{AggregatorSettings{}};
+  const Process service = with_usage(make_process(1, "service", 1), 5, 1, 0, 0);
+  aggregator.update(
+      snapshot_of({service, with_usage(make_process(2, "idle-early", 2), 1, 0, 0, 0)}));
+  std::shared_ptr<const Aggregate> aggregate;
+  // Each cycle one new name appears and the one before it exits.
+  for (std::uint32_t i = 0; i < kBound + 500; ++i) {
+    aggregate = aggregator.update(
+        snapshot_of({service, with_usage(make_process(1000 + i, "x" + std::to_string(i), 1000 + i),
+                                         1, 0, 0, 0)}));
+    const std::size_t live = 2;  // service and this cycle's name
+    ASSERT_LE(aggregate->churn.size(), kBound + live) << "cycle " << i;
+    ASSERT_LE(aggregate->usage.size(), kBound + live) << "cycle " << i;
+  }
+  // 1,500 groups went idle (idle-early, x0 .. x1498): the 500 idle the longest were forgotten.
+  EXPECT_EQ(aggregate->groups_forgotten_total, 500U);
+  EXPECT_EQ(aggregate->churn.size(), kBound + 2);
+  EXPECT_EQ(aggregate->churn.count("idle-early"), 0U);  // idle the longest
+  EXPECT_EQ(aggregate->churn.count("x0"), 0U);
+  EXPECT_EQ(aggregate->churn.count("x498"), 0U);
+  EXPECT_EQ(aggregate->churn.at("x499").exits_total, 1U);  // the most recently idle stay whole
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("x1498").cpu_user_seconds, 1);
+  EXPECT_DOUBLE_EQ(aggregate->usage.at("service").cpu_user_seconds, 5);  // live: never forgotten
+  EXPECT_EQ(aggregate->churn.count("service"), 1U);
+  // A group that comes back is busy again: it leaves the idle list and is kept.
+  aggregate =
+      aggregator.update(snapshot_of({service, with_usage(make_process(5, "x500", 5), 2, 0, 0, 0)}));
+  EXPECT_EQ(aggregate->groups.at("x500").processes, 1U);
+  EXPECT_EQ(aggregate->churn.at("x500").starts_total, 2U);
+}
+
 TEST(GroupTemplate, ExpandsCapturesThenBuiltins) {
   Process process = make_process(1, "java");
   EXPECT_EQ(expand_group_template("{name}:{main}", {{"main", "App"}}, process), "java:App");

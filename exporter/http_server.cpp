@@ -725,7 +725,6 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::set_access(const WebSettings& web) {
-  require_openssl_for(web);
   auto access = std::make_shared<AccessControl>(web);
   std::lock_guard lock(impl_->access_mutex);
   impl_->access = std::move(access);

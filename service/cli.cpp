@@ -3,6 +3,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "exporter/openssl/delay_load.h"
+
 namespace thx {
 namespace {
 
@@ -217,6 +219,30 @@ ConfigOverrides config_overrides(const CliOptions& options) {
   return overrides;
 }
 
+// TLS and password hashes need OpenSSL, which Linux builds load only now
+// (exporter/openssl/delay_load.h): a configuration that uses them is refused here, at start,
+// reload and check-config alike, when the library cannot be loaded.
+namespace {
+void require_openssl_if_used(ConfigLoadResult& result) {
+  if (!result.config) {
+    return;
+  }
+  const WebSettings& web = result.config->web;
+  if (web.tls_cert_file.empty() && web.basic_auth_users.empty()) {
+    return;
+  }
+  if (auto problem = load_openssl()) {
+    const auto named = web.tls_setting_names.find("tls_cert_file");
+    const std::string path =
+        !web.tls_cert_file.empty()
+            ? (named != web.tls_setting_names.end() ? named->second : "$.web.tls_cert_file")
+            : "$.web.basic_auth_users";
+    result.errors.push_back({path, "needs OpenSSL, which cannot be used: " + *problem});
+    result.config.reset();
+  }
+}
+}  // namespace
+
 ConfigLoadResult load_effective_config(const CliOptions& options) {
   const ConfigOverrides overrides = config_overrides(options);
   ConfigLoadResult result = options.config_file.empty()
@@ -226,6 +252,7 @@ ConfigLoadResult load_effective_config(const CliOptions& options) {
     apply_web_config_file(path_from_utf8(options.web_config_file),
                           options.config_file.empty() ? "<defaults>" : options.config_file, result);
   }
+  require_openssl_if_used(result);
   return result;
 }
 

@@ -8,7 +8,13 @@
 // into the slot, so later calls cost one jump. The stub keeps every argument register, so
 // nothing needs the functions' signatures: a function missing from the list below is a link
 // error, not a crash. Hidden: the executable exports none of these names, so OpenSSL's own
-// calls never come back through here.
+// calls never come back through here. load_openssl() checks that the library has every function
+// (the slots are listed in the section thx_openssl_slots), so a missing one is an error when the
+// configuration asks for TLS or passwords, not an abort in the middle of a handshake.
+
+#ifdef __CET__
+#include <cet.h>  // with -fcf-protection: marked for IBT and shadow stacks like the C++ objects
+#endif
 
         .macro delay_loaded name
         .text
@@ -28,6 +34,9 @@
 .Lslot_\name:
         .quad .Lfirst_\name
         .asciz "\name"
+        .section thx_openssl_slots,"aw",@progbits
+        .balign 8
+        .quad .Lslot_\name
         .endm
 
 // Entered by a jump from a function's first call with its slot in r11 (a scratch register no
@@ -35,8 +44,12 @@
         .text
         .type thx_openssl_first_call, @function
 thx_openssl_first_call:
+        .cfi_startproc              // the caller's return address is on top, as after a call
         pushq %rbp
+        .cfi_def_cfa_offset 16
+        .cfi_offset %rbp, -16
         movq %rsp, %rbp
+        .cfi_def_cfa_register %rbp
         pushq %rdi
         pushq %rsi
         pushq %rdx
@@ -73,7 +86,9 @@ thx_openssl_first_call:
         popq %rsi
         popq %rdi
         popq %rbp
+        .cfi_def_cfa %rsp, 8
         jmp *%r11
+        .cfi_endproc
         .size thx_openssl_first_call, . - thx_openssl_first_call
 
 // Every OpenSSL function the exporter and Asio's OpenSSL streams call.

@@ -14,6 +14,7 @@ import hashlib
 import http.client
 import json
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -51,11 +52,11 @@ def command(program, *args):
     return [exe, *args]
 
 
-def run(*args, timeout=60, input=None):
+def run(*args, timeout=60, input=None, env=None):
     """The exporter run as a command (not a server): its result, failing on a sanitizer report
     whatever the exit status (a test that expects a refusal would not notice one otherwise)."""
     result = subprocess.run(command("toolhelp_exporter", *args), capture_output=True,
-                            timeout=timeout, input=input,
+                            timeout=timeout, input=input, env=env,
                             stdin=None if input is not None else subprocess.DEVNULL)
     support.check_output((result.stdout + result.stderr).decode(errors="replace"),
                          "toolhelp_exporter " + " ".join(args))
@@ -117,7 +118,7 @@ def parse_metrics(text):
 class Exporter:
     """The real binary in the foreground, on a free loopback port."""
 
-    def __init__(self, *extra, config=None, host="127.0.0.1"):
+    def __init__(self, *extra, config=None, host="127.0.0.1", env=None):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="thx-e2e-")
         args = ["--web.listen-address=%s:%d" % (host, self.port), *extra]
@@ -127,7 +128,8 @@ class Exporter:
             args.append("--config.file=" + self.config_path)
         self.log = open(os.path.join(self.dir, "log.txt"), "w+")
         self.process = subprocess.Popen(command("toolhelp_exporter", *args), stdout=self.log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        env=env)
 
     def write_config(self, config):
         with open(self.config_path, "w") as f:
@@ -785,17 +787,66 @@ class OpenSslOnDemandTest(unittest.TestCase):
             text = f.read()
         return "libssl" in text or "libcrypto" in text
 
+    def setUp(self):
+        if platform.machine() != "x86_64":
+            self.skipTest("OpenSSL is linked as usual on %s (THX_DELAY_LOAD_OPENSSL)"
+                          % platform.machine())
+
+    @staticmethod
+    def password_config():
+        salt = os.urandom(16)
+        password_hash = "pbkdf2-sha256$1000$%s$%s" % (
+            salt.hex(), hashlib.pbkdf2_hmac("sha256", b"s3cret", salt, 1000).hex())
+        return {"collection": {"interval": "500ms"},
+                "web": {"basic_auth_users": {"prom": password_hash}}}
+
+    def test_a_missing_openssl_refuses_passwords_at_check_start_and_reload(self):
+        """A host where libssl cannot be loaded (here: an empty file found first): a configuration
+        with passwords is refused naming the setting and the library, and a reload that brings
+        them keeps the running configuration."""
+        directory = tempfile.mkdtemp(prefix="thx-e2e-nossl-")
+        try:
+            open(os.path.join(directory, "libssl.so.3"), "w").close()
+            env = dict(os.environ, LD_LIBRARY_PATH=directory)
+            config_path = os.path.join(directory, "config.json")
+            with open(config_path, "w") as f:
+                json.dump(self.password_config(), f)
+            result = run("check-config", config_path, env=env)
+            output = (result.stdout + result.stderr).decode()
+            self.assertEqual(result.returncode, 1, output)
+            self.assertIn("$.web.basic_auth_users: needs OpenSSL", output)
+            self.assertIn("libssl.so.3", output)
+            result = run("--config.file=" + config_path, "--web.listen-address=127.0.0.1:%d"
+                         % free_port(), env=env)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn("$.web.basic_auth_users: needs OpenSSL",
+                          (result.stdout + result.stderr).decode())
+
+            exporter = Exporter("--web.enable-lifecycle",
+                                config={"collection": {"interval": "500ms"}}, env=env)
+            try:
+                exporter.wait_ready()
+                exporter.write_config(self.password_config())
+                status, body = get(exporter.port, "/-/reload", method="POST")
+                self.assertNotEqual(status, 200, body)
+                self.assertIn("$.web.basic_auth_users: needs OpenSSL", body)
+                exporter.process.send_signal(signal.SIGHUP)
+                time.sleep(1)
+                self.assertIsNone(exporter.process.poll(), exporter.log_text())
+                # The running configuration stays: no users asked for.
+                self.assertIn("toolhelp_config_last_reload_successful 0", exporter.metrics())
+            finally:
+                exporter.stop()
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
     def test_openssl_is_mapped_when_a_reload_brings_passwords(self):
         exporter = Exporter("--web.enable-lifecycle", config={"collection": {"interval": "500ms"}})
         try:
             exporter.wait_ready()
             self.assertIn("toolhelp_processes ", exporter.metrics())
             self.assertFalse(self.mapped(exporter), "OpenSSL mapped without TLS or passwords")
-            salt = os.urandom(16)
-            password_hash = "pbkdf2-sha256$1000$%s$%s" % (
-                salt.hex(), hashlib.pbkdf2_hmac("sha256", b"s3cret", salt, 1000).hex())
-            exporter.write_config({"collection": {"interval": "500ms"},
-                                   "web": {"basic_auth_users": {"prom": password_hash}}})
+            exporter.write_config(self.password_config())
             status, body = get(exporter.port, "/-/reload", method="POST")
             self.assertEqual(status, 200, body)
             self.assertTrue(self.mapped(exporter))

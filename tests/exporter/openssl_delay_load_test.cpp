@@ -35,8 +35,9 @@ TEST(OpenSslDelayLoad, NotMappedUntilFirstCalledThenEveryArgumentArrives) {
   EXPECT_EQ(before.find("libssl"), std::string::npos) << before;
   EXPECT_EQ(before.find("libcrypto"), std::string::npos) << before;
 
-  // The first OpenSSL call of the process: PKCS5_PBKDF2_HMAC takes eight arguments, two of them
-  // on the stack, so the stub must hand over the registers and leave the stack as it was.
+  // The first OpenSSL calls of the process (EVP_sha256, evaluated as an argument, loads the
+  // library). PKCS5_PBKDF2_HMAC takes eight arguments, two of them on the stack: its first call
+  // goes through its stub, which must hand over the registers and leave the stack as it was.
   // PBKDF2-HMAC-SHA256, password "password", salt "salt", one iteration (RFC 7914 section 11
   // lists the SHA-256 vectors; this one is the widely published first).
   const PasswordHash hash = hash_password("password", "salt", 1);

@@ -219,10 +219,11 @@ ConfigOverrides config_overrides(const CliOptions& options) {
   return overrides;
 }
 
+namespace {
+
 // TLS and password hashes need OpenSSL, which Linux builds load only now
 // (exporter/openssl/delay_load.h): a configuration that uses them is refused here, at start,
 // reload and check-config alike, when the library cannot be loaded.
-namespace {
 void require_openssl_if_used(ConfigLoadResult& result) {
   if (!result.config) {
     return;
@@ -241,6 +242,7 @@ void require_openssl_if_used(ConfigLoadResult& result) {
     result.config.reset();
   }
 }
+
 }  // namespace
 
 ConfigLoadResult load_effective_config(const CliOptions& options) {

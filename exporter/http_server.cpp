@@ -2,7 +2,6 @@
 
 #include "exporter/access/basic_auth.h"
 #include "exporter/access/network.h"
-#include "exporter/openssl/delay_load.h"
 #include "exporter/tls.h"
 
 #include <boost/asio/bind_executor.hpp>
@@ -510,19 +509,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<http::response<http::span_body<const char>>> response_;
 };
 
-// TLS and password hashes need OpenSSL, which may be loaded only now (openssl/delay_load.h):
-// a missing library is refused here, naming it, rather than at the first handshake or login.
-void require_openssl_for(const WebSettings& web) {
-  if (web.tls_cert_file.empty() && web.basic_auth_users.empty()) {
-    return;
-  }
-  if (auto problem = load_openssl()) {
-    throw HttpServerError("cannot serve " + web.listen_address + " with " +
-                          (web.tls_cert_file.empty() ? "basic authentication" : "TLS") + ": " +
-                          *problem);
-  }
-}
-
 }  // namespace
 
 Answer HttpServer::Impl::answer(const http::request_header<>& header, const std::string& client) {
@@ -697,7 +683,6 @@ void HttpServer::Impl::listen() {
 HttpServer::HttpServer(const WebSettings& web, std::map<std::string, HttpRoute> routes)
     : impl_(std::make_unique<Impl>(web)) {
   impl_->routes = std::move(routes);
-  require_openssl_for(web);
   if (!web.tls_cert_file.empty()) {
     auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
     if (auto problem = configure_tls_context(context->native_handle(), web)) {

@@ -154,9 +154,9 @@ std::shared_ptr<const Aggregate> Aggregator::update(std::shared_ptr<const Snapsh
   out->last_snapshot_timestamp_seconds = taken.taken_at_seconds;
   count_churn(taken, *out);
   count_usage(taken, *out);
-  forget_idle_groups(*out);
-  fill_cpu_rate(taken, *out);
   fill_groups(taken, *out);
+  forget_idle_groups(*out);  // after fill_groups: out.groups are the groups with processes now
+  fill_cpu_rate(taken, *out);
   fill_modules(taken, *out);
   fill_per_process(taken, *out);
   out->errors_total = errors_total_;
@@ -246,14 +246,11 @@ void Aggregator::count_usage(const Snapshot& snapshot, Aggregate& out) {
 // Tracks which counted groups have no processes now, and drops the counters of the longest idle
 // beyond kMaxIdleGroups (from the running state and from this cycle's aggregate).
 void Aggregator::forget_idle_groups(Aggregate& out) {
-  std::set<std::string_view> live;
-  for (const auto& [identity, known] : identities_) {
-    if (known.group) {
-      live.insert(*known.group);
-    }
-  }
-  auto track = [&](const std::string& group) {
-    const bool is_live = live.contains(group);
+  // Every counted group has a churn_ entry (count_churn makes one for each group it assigns), so
+  // usage_'s groups are among these.
+  for (const auto& entry : churn_) {
+    const std::string& group = entry.first;
+    const bool is_live = out.groups.contains(group);
     const auto idle = idle_since_.find(group);
     if (is_live && idle != idle_since_.end()) {
       idle_order_.erase({idle->second, group});
@@ -262,12 +259,6 @@ void Aggregator::forget_idle_groups(Aggregate& out) {
       idle_since_.emplace(group, cycles_);
       idle_order_.emplace(cycles_, group);
     }
-  };
-  for (const auto& entry : churn_) {
-    track(entry.first);
-  }
-  for (const auto& entry : usage_) {
-    track(entry.first);
   }
   while (idle_since_.size() > kMaxIdleGroups) {
     const auto oldest = idle_order_.begin();
